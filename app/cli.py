@@ -1,0 +1,22 @@
+"""Command line for the demo: ``python app.py [--host H] [--port N] [--share]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from . import MAX_FILE_SIZE, build_demo
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Run the BGTAI demo app.")
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    parser.add_argument("--share", action="store_true", help="create a public gradio.live link")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    demo = build_demo()
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share,
+                max_file_size=MAX_FILE_SIZE, show_error=True)

@@ -1,0 +1,55 @@
+"""Matplotlib figures for the app.
+
+Figures are built from ``matplotlib.figure.Figure`` directly, never through ``pyplot``, because
+handlers run in parallel threads and pyplot's global state is not thread-safe.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+FRAME_SECONDS = 0.02  # sound features in the alignment views use a 20 ms hop
+
+
+def spectrogram_figure(mel: np.ndarray, title: str, frame_seconds: float = FRAME_SECONDS) -> Figure:
+    """A log-mel spectrogram ``(frames, n_mels)`` with time in seconds on the x axis."""
+    fig = Figure(figsize=(6, 2.4), layout="constrained")
+    ax = fig.subplots()
+    extent = (0, mel.shape[0] * frame_seconds, 0, mel.shape[1])
+    im = ax.imshow(10 * mel.T, origin="lower", aspect="auto", cmap="magma", extent=extent)
+    ax.set(title=title, xlabel="time (s)", ylabel="mel band")
+    fig.colorbar(im, ax=ax, label="dB")
+    return fig
+
+
+def cost_path_figure(cost: np.ndarray, path: np.ndarray, *, labels_a=None, labels_b=None,
+                     name_a: str = "A", name_b: str = "B", overlay: np.ndarray | None = None,
+                     overlay_label: str = "DS-Net") -> Figure:
+    """The local cost matrix with the DTW path drawn on it.
+
+    Rows are sequence A, columns sequence B. ``overlay`` optionally marks a second binary
+    alignment (e.g. DS-Net's prediction) with hollow squares so both can be compared.
+    """
+    n, m = cost.shape
+    size = 5.5 if labels_a is None else min(9.0, 3.0 + 0.35 * max(n, m))
+    fig = Figure(figsize=(size + 1.2, size), layout="constrained")
+    ax = fig.subplots()
+    im = ax.imshow(cost, origin="lower", aspect="auto", cmap="viridis", interpolation="nearest")
+    ax.plot(path[:, 1], path[:, 0], color="#ff3b30", lw=2 if max(n, m) < 200 else 1.2,
+            marker="o" if max(n, m) < 60 else None, ms=4, label="DTW path")
+    if overlay is not None:
+        rows, cols = np.nonzero(overlay)
+        ax.scatter(cols, rows, s=60 if max(n, m) < 60 else 8, facecolors="none",
+                   edgecolors="white", linewidths=1.5, label=overlay_label)
+    for labels, set_ticks, set_labels in ((labels_a, ax.set_yticks, ax.set_yticklabels),
+                                          (labels_b, ax.set_xticks, ax.set_xticklabels)):
+        if labels is not None and len(labels) <= 60:
+            set_ticks(range(len(labels)))
+            set_labels(labels, fontsize=8)
+    if labels_b is not None and len(labels_b) <= 60:
+        ax.tick_params(axis="x", labelrotation=60)
+    ax.set(xlabel=name_b, ylabel=name_a, title="local cost and optimal warping path")
+    ax.legend(loc="upper left", fontsize=8, framealpha=0.8)
+    fig.colorbar(im, ax=ax, label="cost")
+    return fig

@@ -1,0 +1,41 @@
+"""Evaluation metrics: plain arrays or tensors in, plain floats and dicts out.
+
+- :mod:`bgtai.eval.classification`  zero-shot and linear-probe accuracy
+- :mod:`bgtai.eval.retrieval`       Recall@K and MRR, one or both directions
+- :mod:`bgtai.eval.text`            gloss BLEU-4 (sacrebleu) and token error rate
+- :mod:`bgtai.eval.faithfulness`    Spearman, count accuracy and slider monotonicity
+- :mod:`bgtai.eval.fid`             Frechet distance and world-FID
+
+Every function validates its input and raises ``ValueError`` with a readable message.
+"""
+
+from bgtai.eval.classification import linear_probe_accuracy, zero_shot_accuracy, zero_shot_predict
+from bgtai.eval.faithfulness import count_accuracy, monotonic_fraction, spearman
+from bgtai.eval.fid import encode_images, frechet_distance, gaussian_frechet_distance, world_fid
+from bgtai.eval.retrieval import (
+    bidirectional_retrieval,
+    cosine_similarity,
+    relevance_matrix,
+    retrieval_metrics,
+)
+from bgtai.eval.text import edit_distance, gloss_bleu4, token_error_rate
+
+__all__ = [
+    "bidirectional_retrieval",
+    "cosine_similarity",
+    "count_accuracy",
+    "edit_distance",
+    "encode_images",
+    "frechet_distance",
+    "gaussian_frechet_distance",
+    "gloss_bleu4",
+    "linear_probe_accuracy",
+    "monotonic_fraction",
+    "relevance_matrix",
+    "retrieval_metrics",
+    "spearman",
+    "token_error_rate",
+    "world_fid",
+    "zero_shot_accuracy",
+    "zero_shot_predict",
+]

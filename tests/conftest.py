@@ -1,0 +1,48 @@
+"""Shared fixtures: a launched demo app and small generated sounds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bgtai.audio import SAMPLE_RATE, write_audio
+
+
+def sweep(seconds: float, f0: float, f1: float, sr: int = SAMPLE_RATE, level: float = 0.3):
+    """A linear sine sweep: a sound with an obvious time structure to align."""
+    t = np.arange(int(seconds * sr)) / sr
+    phase = 2 * np.pi * (f0 * t + (f1 - f0) * t**2 / (2 * seconds))
+    return (level * np.sin(phase)).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def sound_files(tmp_path_factory):
+    """Two sweeps with the same shape at different speeds, a stereo 44.1 kHz file, bad files."""
+    d = tmp_path_factory.mktemp("sounds")
+    files = {
+        "slow": write_audio(d / "slow.wav", sweep(1.5, 300, 2000)),
+        "fast": write_audio(d / "fast.wav", sweep(1.0, 300, 2000)),
+    }
+    stereo = np.stack([sweep(1.2, 300, 2000, sr=44100), sweep(1.2, 300, 2000, sr=44100)], 1)
+    import soundfile as sf
+
+    sf.write(d / "stereo44k.wav", stereo, 44100)
+    files["stereo44k"] = d / "stereo44k.wav"
+    files["silent"] = write_audio(d / "silent.wav", np.zeros(SAMPLE_RATE, np.float32))
+    (d / "corrupt.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEthis is not audio" * 20)
+    files["corrupt"] = d / "corrupt.wav"
+    (d / "notes.txt").write_text("definitely not a sound")
+    files["text"] = d / "notes.txt"
+    return files
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """The demo launched in this process on a free local port; closed after the session."""
+    from app import MAX_FILE_SIZE, build_demo
+
+    demo = build_demo()
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True,
+                            quiet=True, max_file_size=MAX_FILE_SIZE)
+    yield url
+    demo.close()
