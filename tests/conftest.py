@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
+import os
 
-from bgtai.audio import SAMPLE_RATE, write_audio
+# Idle OpenMP threads sleep instead of spinning: torch, numba and the app's server threads
+# share two cores here, and spinning workers starve each other (10x slower small DTW calls).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from bgtai.audio import SAMPLE_RATE, write_audio  # noqa: E402
 
 
 def sweep(seconds: float, f0: float, f1: float, sr: int = SAMPLE_RATE, level: float = 0.3):

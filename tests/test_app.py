@@ -63,3 +63,14 @@ def test_hostile_text_is_an_error(client, text):
         client.predict(text, "something", 0, api_name="/align_texts")
     *_, summary = client.predict("a cat sat", "a cat sits", 0, api_name="/align_texts")
     assert "DTW cost" in summary
+
+
+def test_bundled_example_pair(client):
+    from app.tab_alignment import _sound_examples
+
+    examples = _sound_examples()
+    assert examples, "assets/examples/ should hold align_*_a.wav / align_*_b.wav pairs"
+    a, b = examples[0]
+    *_, summary = client.predict(handle_file(a), handle_file(b), "cosine distance", 0,
+                                 api_name="/align_sounds")
+    assert "DTW cost" in summary
