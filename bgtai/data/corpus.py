@@ -129,7 +129,8 @@ def world_descriptions(n: int, seed: int) -> list[str]:
 
 def training_corpus(seed: int = 0, split: str = "train", *, n_world: int = 20_000,
                     fractions: tuple[float, float] = (0.05, 0.05),
-                    wordnet_dir: str | Path | None = None) -> list[tuple[str, str]]:
+                    wordnet_dir: str | Path | None = None,
+                    limit: int | None = None) -> list[tuple[str, str]]:
     """``(text, gloss)`` pairs of one split of the Langue2Gloss training corpus.
 
     Parameters
@@ -144,6 +145,9 @@ def training_corpus(seed: int = 0, split: str = "train", *, n_world: int = 20_00
         Shares of the val and test splits.
     wordnet_dir : str or Path, optional
         See :func:`wordnet_sentences`.
+    limit : int, optional
+        Keep only this many pairs, a random subset fixed by ``seed`` (taken before glossing,
+        so small corpora for tests are cheap).
 
     Returns
     -------
@@ -154,4 +158,7 @@ def training_corpus(seed: int = 0, split: str = "train", *, n_world: int = 20_00
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     texts = wordnet_sentences(wordnet_dir) + world_descriptions(n_world, seed)
     chosen = [t for t in texts if split_of(t, seed, fractions) == split]
+    if limit is not None and limit < len(chosen):
+        keep = np.random.default_rng([int(seed), 0x5EED]).permutation(len(chosen))[:limit]
+        chosen = [chosen[i] for i in sorted(keep)]
     return [(text, english_to_gloss(text)) for text in chosen]

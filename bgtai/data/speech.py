@@ -28,15 +28,18 @@ from __future__ import annotations
 
 import functools
 import io
+import multiprocessing
 import re
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass
+from typing import Sequence
 
 import numpy as np
 import soundfile as sf
 import torch
 import torchaudio
+from tqdm.auto import tqdm
 
 from bgtai.audio import SAMPLE_RATE, peak_dbfs, resample, validate_waveform
 
@@ -331,3 +334,25 @@ def sample_spoken(text: str, rng: np.random.Generator, split: str = "train", *,
     else:
         meta.update(dict.fromkeys(AugmentParams.__dataclass_fields__))
     return wave, meta
+
+
+def _speak_one(job: tuple[str, int, int, str, bool]) -> np.ndarray:
+    text, seed, index, split, augmented = job
+    return sample_spoken(text, np.random.default_rng([seed, index]), split, augmented=augmented)[0]
+
+
+def speak_many(texts: Sequence[str], *, split: str = "train", seed: int = 0,
+               augmented: bool = True, workers: int = 0, progress: bool = False) -> list[np.ndarray]:
+    """Speak many texts with :func:`sample_spoken`, optionally in parallel processes.
+
+    Text ``i`` always gets the random stream ``(seed, i)``, so the result does not depend on
+    ``workers``. ``progress`` shows a tqdm bar.
+    """
+    jobs = [(text, int(seed), i, split, augmented) for i, text in enumerate(texts)]
+    if workers > 1:
+        # spawn, not fork: a process that already ran torch/numba thread pools can deadlock
+        # its forked children
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            results = pool.imap(_speak_one, jobs, chunksize=16)
+            return list(tqdm(results, total=len(jobs), desc=f"speaking ({split})", disable=not progress))
+    return [_speak_one(job) for job in tqdm(jobs, desc=f"speaking ({split})", disable=not progress)]

@@ -1,0 +1,352 @@
+"""Langue2Gloss (paper eq. 1-2): text or speech -> one shared encoder -> gloss decoder.
+
+SpeechLM's role in the paper is to map text and speech into one representation. Here that is
+one transformer encoder fed by two pre-nets:
+
+- the **text pre-net** embeds subword pieces (the vocabulary is shared with the gloss decoder,
+  see :mod:`bgtai.gloss.subwords`);
+- the **speech pre-net** turns the waveform into loudness-keeping log-mel frames
+  (:class:`bgtai.audio.LogMel`) and subsamples them 4x with two strided convolutions
+  (40 ms per encoder position);
+
+a learned **modality embedding** tells the shared layers which pre-net they are reading. The
+encoder outputs ``o_{1:N}`` (eq. 1; the pooled ``h_L`` is their masked mean) feed an attention
+decoder that emits gloss pieces one at a time (eq. 2); its cross-attention over ``o_{1:N}`` is
+returned with every result so the app can show which input each gloss token looked at.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from huggingface_hub import PyTorchModelHubMixin
+from torch import nn
+
+from ..align import dtw_batch
+from ..align.dsnet import DSNet, DSNetConfig
+from ..align.losses import alignment_bce, result_filter_ce, sp_loss
+from ..audio import LogMel
+
+TEXT, SPEECH = 0, 1
+
+
+@dataclass
+class Langue2GlossConfig:
+    """Sizes of the embedded Langue2Gloss model (saved as ``config.json``)."""
+
+    vocab_size: int = 4000
+    d_model: int = 256
+    n_heads: int = 4
+    enc_layers: int = 4
+    dec_layers: int = 3
+    ff_dim: int = 1024
+    dropout: float = 0.1
+    n_mels: int = 64
+    max_positions: int = 4096
+    align_d_model: int = 64
+    pad_id: int = 0
+    bos_id: int = 1
+    eos_id: int = 2
+
+
+def sinusoids(length: int, dim: int) -> torch.Tensor:
+    """Fixed sinusoidal position table ``(length, dim)``: no learned limit on length."""
+    pos = torch.arange(length, dtype=torch.float32)[:, None]
+    rate = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(length, dim)
+    table[:, 0::2] = torch.sin(pos * rate)
+    table[:, 1::2] = torch.cos(pos * rate)
+    return table
+
+
+class SpeechPrenet(nn.Module):
+    """Waveform -> log-mel (10 ms) -> two stride-2 convolutions -> ``(B, frames / 4, d)``.
+
+    The log-mel values are shifted and scaled by fixed constants (not per clip), which keeps
+    the level information while bringing typical speech near unit range.
+    """
+
+    def __init__(self, n_mels: int, d_model: int):
+        super().__init__()
+        self.logmel = LogMel(n_mels=n_mels)
+        self.conv1 = nn.Conv1d(n_mels, d_model, kernel_size=3, stride=2, padding=1)
+        self.conv2 = nn.Conv1d(d_model, d_model, kernel_size=3, stride=2, padding=1)
+
+    def frames(self, n_samples: torch.Tensor) -> torch.Tensor:
+        """Encoder positions produced for waveforms of ``n_samples`` samples."""
+        mel_frames = n_samples // self.logmel.hop_length + 1
+        return ((mel_frames - 1) // 2 + 1 - 1) // 2 + 1
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        x = (self.logmel(wave) + 4.0) / 3.0  # (B, T, n_mels)
+        x = F.gelu(self.conv1(x.transpose(1, 2)))
+        return F.gelu(self.conv2(x)).transpose(1, 2)
+
+
+class DecoderLayer(nn.Module):
+    """Pre-norm transformer decoder layer that can return its cross-attention weights."""
+
+    def __init__(self, d: int, heads: int, ff: int, dropout: float):
+        super().__init__()
+        self.self_attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
+        self.cross_attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
+        self.ff = nn.Sequential(nn.Linear(d, ff), nn.GELU(), nn.Dropout(dropout), nn.Linear(ff, d))
+        self.norms = nn.ModuleList(nn.LayerNorm(d) for _ in range(3))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x, memory, causal, tgt_pad, mem_pad, need_weights: bool = False):
+        h = self.norms[0](x)
+        x = x + self.drop(self.self_attn(h, h, h, attn_mask=causal, key_padding_mask=tgt_pad,
+                                         need_weights=False)[0])
+        h = self.norms[1](x)
+        att, weights = self.cross_attn(h, memory, memory, key_padding_mask=mem_pad,
+                                       need_weights=need_weights, average_attn_weights=True)
+        x = x + self.drop(att)
+        return x + self.drop(self.ff(self.norms[2](x))), weights
+
+
+class Langue2Gloss(nn.Module, PyTorchModelHubMixin, library_name="bgtai",
+                  tags=["bgtai", "gloss", "sign-language"]):
+    """Shared text/speech encoder with an autoregressive gloss decoder.
+
+    Parameters are those of :class:`Langue2GlossConfig`; ``from_pretrained(dir_or_id)`` and
+    ``save_pretrained(dir)`` store ``config.json`` + ``model.safetensors``.
+    """
+
+    def __init__(self, config: Langue2GlossConfig | None = None, **kwargs):
+        super().__init__()
+        if isinstance(config, dict):
+            config = Langue2GlossConfig(**config)
+        self.config = c = config or Langue2GlossConfig(**kwargs)
+        self.embed = nn.Embedding(c.vocab_size, c.d_model, padding_idx=c.pad_id)
+        self.speech = SpeechPrenet(c.n_mels, c.d_model)
+        self.modality = nn.Embedding(2, c.d_model)
+        self.register_buffer("positions", sinusoids(c.max_positions, c.d_model), persistent=False)
+        layer = nn.TransformerEncoderLayer(c.d_model, c.n_heads, c.ff_dim, c.dropout,
+                                           activation="gelu", batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, c.enc_layers, norm=nn.LayerNorm(c.d_model),
+                                             enable_nested_tensor=False)
+        self.decoder = nn.ModuleList(DecoderLayer(c.d_model, c.n_heads, c.ff_dim, c.dropout)
+                                     for _ in range(c.dec_layers))
+        self.dec_norm = nn.LayerNorm(c.d_model)
+        self.drop = nn.Dropout(c.dropout)
+        # DS-Net as Result Filter: which input positions each gloss piece came from.
+        self.aligner = DSNet(DSNetConfig(d_in_short=c.d_model, d_in_long=c.d_model,
+                                         d_model=c.align_d_model, layers=1, conv_layers=2))
+        # The embedding is tied to the output layer: unit-variance rows would make the initial
+        # logits ~sqrt(d) large, so rows start at norm ~1 and inputs are scaled by sqrt(d).
+        nn.init.normal_(self.embed.weight, std=c.d_model ** -0.5)
+
+    # ----------------------------------------------------------------- encoder (eq. 1)
+    def _encode(self, x: torch.Tensor, pad: torch.Tensor, modality: int) -> torch.Tensor:
+        if x.shape[1] > self.config.max_positions:
+            raise ValueError(f"input of {x.shape[1]} positions exceeds the model's "
+                             f"{self.config.max_positions}")
+        x = x + self.positions[: x.shape[1]] + self.modality.weight[modality]
+        return self.encoder(self.drop(x), src_key_padding_mask=pad)
+
+    def encode_text(self, ids: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        """Encode subword ids ``(B, N)`` (``pad`` True at padding) -> ``(B, N, d)``."""
+        return self._encode(self.embed(ids) * math.sqrt(self.config.d_model), pad, TEXT)
+
+    def encode_speech(self, wave: torch.Tensor, n_samples: torch.Tensor):
+        """Encode 16 kHz waveforms ``(B, S)`` -> ``((B, N, d), pad (B, N))``."""
+        x = self.speech(wave)
+        lengths = self.speech.frames(n_samples).clamp(max=x.shape[1])
+        pad = torch.arange(x.shape[1], device=x.device)[None, :] >= lengths[:, None]
+        return self._encode(x, pad, SPEECH), pad
+
+    @staticmethod
+    def pooled(memory: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        """``h_L`` of eq. 1: the masked mean of the encoder outputs, ``(B, d)``."""
+        keep = (~pad).unsqueeze(-1).to(memory.dtype)
+        return (memory * keep).sum(1) / keep.sum(1).clamp_min(1.0)
+
+    @staticmethod
+    def speech_text_pull(speech: torch.Tensor, speech_pad: torch.Tensor, text: torch.Tensor,
+                         text_pad: torch.Tensor) -> torch.Tensor:
+        """Pull speech encodings toward the text encodings of the same sentences.
+
+        SpeechLM's goal, one representation for both modalities, read as: every speech frame
+        should sit where the text position it says lies. Which position that is comes from
+        exact DTW between the two encodings (cosine cost, path fixed, no gradient through the
+        choice); the loss is the mean cosine distance over the path cells. The text side is
+        detached, so text is the anchor and speech moves toward it. DTW rather than CTC: it
+        needs no extra output layer and aligns whole encodings, not just one symbol per frame.
+        Returns the loss and the ``(B, frames, text)`` path it used.
+        """
+        s = F.normalize(speech.float(), dim=-1)
+        t = F.normalize(text.detach().float(), dim=-1)
+        n_s, n_t = (~speech_pad).sum(1), (~text_pad).sum(1)
+        with torch.no_grad():
+            cost = 1.0 - s.detach() @ t.transpose(1, 2)
+            path = dtw_batch(cost.double(), None, n_s, n_t, metric="precomputed").alignment
+        cos = (s @ t.transpose(1, 2))[path]
+        return (1.0 - cos).mean(), path
+
+    # ----------------------------------------------------------------- decoder (eq. 2)
+    def decode(self, prev: torch.Tensor, memory: torch.Tensor, mem_pad: torch.Tensor,
+               need_weights: bool = False, return_hidden: bool = False):
+        """Next-piece logits for every prefix position of ``prev`` ``(B, L)``.
+
+        Returns ``(logits (B, L, V), cross_attention (B, L, N) | None)``; the attention is the
+        last layer's, averaged over heads. With ``return_hidden`` the final decoder states
+        ``(B, L, d)`` come third: the state at position ``k`` is the one that emits piece
+        ``k + 1``, which is what the aligner reads.
+        """
+        length = prev.shape[1]
+        causal = torch.triu(torch.ones(length, length, dtype=torch.bool, device=prev.device), 1)
+        x = self.drop(self.embed(prev) * math.sqrt(self.config.d_model) + self.positions[:length])
+        tgt_pad = prev == self.config.pad_id
+        tgt_pad[:, 0] = False  # the BOS position is never padding
+        weights = None
+        for k, layer in enumerate(self.decoder):
+            last = need_weights and k == len(self.decoder) - 1
+            x, w = layer(x, memory, causal, tgt_pad, mem_pad, need_weights=last)
+            weights = w if last else weights
+        hidden = self.dec_norm(x)
+        logits = hidden @ self.embed.weight.T
+        return (logits, weights, hidden) if return_hidden else (logits, weights)
+
+    def loss(self, memory: torch.Tensor, mem_pad: torch.Tensor, gloss_ids: torch.Tensor,
+             label_smoothing: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+        """Teacher-forced cross-entropy of ``gloss_ids`` ``(B, L)`` = ``<s> pieces </s> <pad>...``.
+
+        Returns the loss and the decoder states of the gloss pieces (see :meth:`decode`).
+        """
+        logits, _, hidden = self.decode(gloss_ids[:, :-1], memory, mem_pad, return_hidden=True)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), gloss_ids[:, 1:].reshape(-1),
+                               ignore_index=self.config.pad_id, label_smoothing=label_smoothing)
+        return loss, hidden
+
+    def gloss_mask(self, gloss_ids: torch.Tensor) -> torch.Tensor:
+        """True at the real gloss pieces of ``gloss_ids[:, 1:]`` (not ``</s>``, not padding)."""
+        target = gloss_ids[:, 1:]
+        return (target != self.config.pad_id) & (target != self.config.eos_id)
+
+    def align_logits(self, hidden: torch.Tensor, gloss_mask: torch.Tensor, memory: torch.Tensor,
+                     mem_pad: torch.Tensor) -> torch.Tensor:
+        """DS-Net cell scores ``(B, Q, N)`` between gloss pieces and encoder positions.
+
+        The inputs are detached: the aligner reads the translation model, it does not steer it.
+        """
+        return self.aligner(hidden.detach(), memory.detach(), gloss_mask, ~mem_pad)
+
+    def align_loss(self, logits: torch.Tensor, target: torch.Tensor, gloss_mask: torch.Tensor,
+                   mem_pad: torch.Tensor) -> torch.Tensor:
+        """Result Filter objective: eq. 5 CE + eq. 6 SP-Loss against the DTW target, plus the
+        per-cell BCE that calibrates ``sigmoid(logits)`` for path decoding."""
+        args = (logits, target, gloss_mask, ~mem_pad)
+        return result_filter_ce(*args) + sp_loss(*args) + alignment_bce(*args)
+
+    def forward(self, text: dict, speech: dict | None = None,
+                pull_weight: float = 0.5) -> dict[str, torch.Tensor]:
+        """Training losses for a text batch and, optionally, a speech batch.
+
+        ``text`` holds ``text_ids``, ``text_pad``, ``gloss_ids`` and ``align_target`` (the
+        precomputed gloss-piece x text-piece DTW alignment, see :mod:`bgtai.gloss.data`);
+        ``speech`` holds the same for its sentences plus ``wave`` and ``wave_lengths``.
+        Speech adds speech -> gloss, the pull toward the text encoding
+        (:meth:`speech_text_pull`), and the aligner on frames, whose target is the text target
+        composed with the pull's DTW path. One call, one backward: what DDP needs.
+        Returns the parts and their weighted sum under ``"loss"``.
+        """
+        memory = self.encode_text(text["text_ids"], text["text_pad"])
+        out = {}
+        out["text"], hidden = self.loss(memory, text["text_pad"], text["gloss_ids"])
+        g_mask = self.gloss_mask(text["gloss_ids"])
+        logits = self.align_logits(hidden, g_mask, memory, text["text_pad"])
+        out["align"] = self.align_loss(logits, text["align_target"], g_mask, text["text_pad"])
+        total = out["text"] + out["align"]
+        if speech is not None:
+            s_mem, s_pad = self.encode_speech(speech["wave"], speech["wave_lengths"])
+            t_mem = self.encode_text(speech["text_ids"], speech["text_pad"])
+            out["speech"], s_hidden = self.loss(s_mem, s_pad, speech["gloss_ids"])
+            out["pull"], frames_text = self.speech_text_pull(s_mem, s_pad, t_mem, speech["text_pad"])
+            g_mask = self.gloss_mask(speech["gloss_ids"])
+            target = (speech["align_target"].float() @ frames_text.transpose(1, 2).float()) > 0
+            logits = self.align_logits(s_hidden, g_mask, s_mem, s_pad)
+            out["align_speech"] = self.align_loss(logits, target, g_mask, s_pad)
+            total = total + out["speech"] + pull_weight * out["pull"] + out["align_speech"]
+        out["loss"] = total
+        return out
+
+    @torch.no_grad()
+    def greedy(self, memory: torch.Tensor, mem_pad: torch.Tensor, max_len: int = 128):
+        """Greedy decoding of a batch: ``ids (B, L)`` without the leading ``<s>``; sequences
+        end at ``</s>`` (kept) and are padded after it."""
+        c = self.config
+        batch = memory.shape[0]
+        seq = torch.full((batch, 1), c.bos_id, dtype=torch.long, device=memory.device)
+        done = torch.zeros(batch, dtype=torch.bool, device=memory.device)
+        for _ in range(max_len):
+            nxt = self.decode(seq, memory, mem_pad)[0][:, -1].argmax(-1)
+            nxt = torch.where(done, torch.full_like(nxt, c.pad_id), nxt)
+            seq = torch.cat([seq, nxt[:, None]], 1)
+            done |= nxt == c.eos_id
+            if bool(done.all()):
+                break
+        return seq[:, 1:]
+
+    @torch.no_grad()
+    def inspect(self, ids: torch.Tensor, memory: torch.Tensor, mem_pad: torch.Tensor):
+        """One teacher-forced pass over decoded ``ids`` ``(B, L)`` (no ``<s>``).
+
+        Returns ``(piece_probs (B, L), cross_attention (B, L, N), alignment (B, L, N))``:
+        each piece's probability, the last layer's head-averaged cross-attention, and
+        DS-Net's decoded monotonic alignment of the real pieces (``</s>``/padding rows False).
+        """
+        prev = torch.cat([torch.full_like(ids[:, :1], self.config.bos_id), ids[:, :-1]], 1)
+        logits, attn, hidden = self.decode(prev, memory, mem_pad, need_weights=True,
+                                           return_hidden=True)
+        probs = logits.float().softmax(-1).gather(-1, ids[..., None])[..., 0]
+        g_mask = self.gloss_mask(torch.cat([prev[:, :1], ids], 1))
+        alignment = torch.zeros_like(attn, dtype=torch.bool)
+        rows = g_mask.any(1)
+        if bool(rows.any()):
+            pred = self.aligner.predict_path(hidden[rows], memory[rows], g_mask[rows], ~mem_pad[rows])
+            alignment[rows] = pred.alignment
+        return probs, attn, alignment
+
+    @torch.no_grad()
+    def beam(self, memory: torch.Tensor, mem_pad: torch.Tensor, beam_size: int = 4,
+             max_len: int = 128, length_penalty: float = 1.0):
+        """Beam search for ONE input (``memory`` ``(1, N, d)``).
+
+        Hypotheses are ranked by total log-probability divided by ``length ** length_penalty``.
+        Returns the ``ids (L,)`` of the best finished hypothesis (``</s>`` included, no ``<s>``).
+        """
+        if memory.shape[0] != 1:
+            raise ValueError("beam search decodes one input at a time")
+        c = self.config
+        seqs = torch.full((1, 1), c.bos_id, dtype=torch.long, device=memory.device)
+        scores = memory.new_zeros(1)
+        finished: list[tuple[float, torch.Tensor]] = []
+        for step in range(max_len):
+            k = seqs.shape[0]
+            logp = self.decode(seqs, memory.expand(k, -1, -1), mem_pad.expand(k, -1))[0][:, -1]
+            total = (scores[:, None] + logp.float().log_softmax(-1)).reshape(-1)
+            top, idx = total.topk(min(beam_size * 2, total.numel()))
+            vocab = logp.shape[-1]
+            keep_seqs, keep_scores = [], []
+            for s, i in zip(top.tolist(), idx.tolist()):
+                src, tok = divmod(i, vocab)
+                cand = torch.cat([seqs[src], seqs.new_tensor([tok])])
+                if tok == c.eos_id:
+                    finished.append((s / (step + 1) ** length_penalty, cand))
+                else:
+                    keep_seqs.append(cand)
+                    keep_scores.append(s)
+                if len(keep_seqs) == beam_size:
+                    break
+            best_open = max(keep_scores, default=-math.inf) / (step + 1) ** length_penalty
+            if not keep_seqs or (len(finished) >= beam_size
+                                 and max(f[0] for f in finished) >= best_open):
+                break
+            seqs, scores = torch.stack(keep_seqs), scores.new_tensor(keep_scores)
+        if not finished:  # max_len reached: take the best open hypothesis
+            finished.append((0.0, seqs[0]))
+        return max(finished, key=lambda f: f[0])[1][1:]

@@ -1,0 +1,131 @@
+"""Langue2Gloss evaluation: rules and model on real pairs, world text, held-out voices.
+
+Metrics (BLEU-4 on the 0-100 scale, sacrebleu; token error rate as a fraction):
+
+- ``rules_bleu4`` / ``rules_aslg_quirks_bleu4``: the rule-based converter on ``--pairs``
+  (default: the shared ASLG-PC12 file, never trained on), plain and with the corpus' artefacts;
+- ``model_bleu4``: the neural model on the same pairs;
+- ``world_bleu4``: the model on test-split world descriptions against their rule glosses,
+  ``corpus_bleu4`` on test-split corpus sentences (WordNet examples and world descriptions);
+- ``speech_bleu4``, ``speech_token_error_rate``: the model on test-split world descriptions
+  spoken by the held-out TEST voices (never heard in training), next to ``speech_text_bleu4``,
+  the model on the text of exactly those sentences;
+- ``align_f1``: DS-Net's word <-> gloss alignment against the rules' alignment on the test
+  corpus sentences (cell F1, teacher-forced on the rule gloss).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from bgtai.align.dsnet import alignment_f1
+from bgtai.data.corpus import split_of, training_corpus, world_descriptions
+from bgtai.data.speech import speak_many
+from bgtai.eval import gloss_bleu4, token_error_rate
+from bgtai.gloss import english_to_gloss, gloss_alignment, tokenize_words
+from bgtai.gloss.data import gloss_ids
+from bgtai.gloss.translator import GlossTranslator
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PAIRS = ROOT.parent / "shared" / "data" / "aslg_pc12_dev.tsv"
+DEFAULT_MODEL = ROOT / "assets" / "gloss"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--model", default=str(DEFAULT_MODEL), help="folder or hub id")
+    parser.add_argument("--pairs", type=Path, default=DEFAULT_PAIRS, help="text<TAB>gloss TSV")
+    parser.add_argument("--n-test", type=int, default=500, help="test-split sentences scored")
+    parser.add_argument("--n-world", type=int, default=20_000,
+                        help="world descriptions drawn before splitting (as in training)")
+    parser.add_argument("--n-speech", type=int, default=200, help="held-out-voice utterances")
+    parser.add_argument("--speech-max-words", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0, help="corpus seed (as in training)")
+    parser.add_argument("--beam-size", type=int, default=1)
+
+
+def read_pairs(path: Path) -> list[tuple[str, str]]:
+    """``text<TAB>gloss`` lines; a clear error for a missing file or a malformed line."""
+    if not path.is_file():
+        raise SystemExit(f"pairs file not found: {path}")
+    pairs = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            parts = line.split("\t")
+            if len(parts) != 2:
+                raise SystemExit(f"{path}:{n}: expected text<TAB>gloss")
+            pairs.append((parts[0], parts[1]))
+    return pairs
+
+
+def word_alignment_f1(translator: GlossTranslator, pairs: list[tuple[str, str]]) -> float:
+    """DS-Net vs the rules' word alignment, teacher-forced on the rule gloss."""
+    predicted, target = [], []
+    for text, gloss in pairs:
+        memory, pad, word_ids, words = translator.encode_text(text)
+        ids = torch.tensor([gloss_ids(translator.vocab, gloss)[1:]], device=memory.device)
+        align = translator.model.inspect(ids, memory, pad)[2][0].cpu().numpy()
+        _, piece_word = translator.vocab.decode_words(ids[0].tolist())
+        g_words = len(gloss.split())
+        pred = np.zeros((g_words, len(words)), dtype=bool)
+        for q, gw in enumerate(piece_word):
+            if gw >= 0:
+                for t in np.flatnonzero(align[q]):
+                    pred[gw, word_ids[t]] = True
+        truth = np.zeros_like(pred)
+        for gw, sources in enumerate(gloss_alignment(text)):
+            truth[gw, list(sources)] = True
+        predicted.append(torch.from_numpy(pred))
+        target.append(torch.from_numpy(truth))
+    q = max(p.shape[0] for p in predicted)
+    t = max(p.shape[1] for p in predicted)
+    pad = lambda m: torch.nn.functional.pad(m, (0, t - m.shape[1], 0, q - m.shape[0]))  # noqa: E731
+    return float(alignment_f1(torch.stack([pad(p) for p in predicted]),
+                              torch.stack([pad(x) for x in target])))
+
+
+def run(args) -> dict[str, float]:
+    translator = GlossTranslator.from_pretrained(args.model)
+    pairs = read_pairs(args.pairs)
+    texts, refs = [t for t, _ in pairs], [g for _, g in pairs]
+    metrics = {
+        "rules_bleu4": gloss_bleu4([english_to_gloss(t) for t in texts], refs),
+        "rules_aslg_quirks_bleu4": gloss_bleu4([english_to_gloss(t, aslg_quirks=True)
+                                                for t in texts], refs),
+    }
+    hyps = [translator.from_text(t, beam_size=args.beam_size).text
+            for t in tqdm(texts, desc="model on pairs")]
+    metrics["model_bleu4"] = gloss_bleu4(hyps, refs)
+    metrics["model_token_error_rate"] = token_error_rate(hyps, refs)
+
+    def glossed(text_list):
+        return [(t, english_to_gloss(t)) for t in text_list]
+
+    def decode_all(items, desc):
+        return [translator.from_text(t, beam_size=args.beam_size).text
+                for t, _ in tqdm(items, desc=desc)]
+
+    rng = np.random.default_rng(args.seed)
+    test = training_corpus(args.seed, "test", n_world=args.n_world)
+    test = [test[i] for i in rng.permutation(len(test))[: args.n_test]]
+    metrics["corpus_bleu4"] = gloss_bleu4(decode_all(test, "test sentences"), [g for _, g in test])
+    metrics["align_f1"] = word_alignment_f1(translator, test[:200])
+    world = glossed([d for d in world_descriptions(args.n_world, args.seed)
+                     if split_of(d, args.seed) == "test"][: args.n_test])
+    metrics["world_bleu4"] = gloss_bleu4(decode_all(world, "world descriptions"),
+                                         [g for _, g in world])
+
+    spoken = [p for p in world if len(tokenize_words(p[0])) <= args.speech_max_words][: args.n_speech]
+    waves = speak_many([t for t, _ in spoken], split="test", seed=args.seed + 7, progress=True)
+    s_refs = [g for _, g in spoken]
+    s_hyps = [translator.from_speech(w, beam_size=args.beam_size).text
+              for w in tqdm(waves, desc="model on held-out voices")]
+    t_hyps = [translator.from_text(t, beam_size=args.beam_size).text for t, _ in spoken]
+    metrics["speech_bleu4"] = gloss_bleu4(s_hyps, s_refs)
+    metrics["speech_token_error_rate"] = token_error_rate(s_hyps, s_refs)
+    metrics["speech_text_bleu4"] = gloss_bleu4(t_hyps, s_refs)
+    metrics["n_pairs"], metrics["n_test"], metrics["n_speech"] = len(pairs), len(test), len(spoken)
+    return metrics

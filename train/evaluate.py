@@ -1,0 +1,45 @@
+"""Evaluate the embedded models: ``python -m train.evaluate {gloss,joint,generation} --json PATH``.
+
+Each subcommand lives in its own module (``train/eval_<name>.py``) exposing
+``add_arguments(parser)`` and ``run(args) -> dict``; this file only dispatches, prints the flat
+metrics and writes them as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from train.common import write_metrics
+
+TASKS = {
+    "gloss": "train.eval_gloss",
+    "joint": "train.eval_joint",
+    "generation": "train.eval_generation",
+}
+
+
+def main(argv=None) -> dict:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in TASKS:
+        sys.exit(f"usage: python -m train.evaluate {{{','.join(TASKS)}}} --json PATH [options]")
+    task = argv[0]
+    module = importlib.import_module(TASKS[task])  # only the chosen task's dependencies load
+    parser = argparse.ArgumentParser(prog=f"python -m train.evaluate {task}",
+                                     description=module.__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--json", type=Path, help="write the metrics to this JSON file")
+    module.add_arguments(parser)
+    args = parser.parse_args(argv[1:])
+    metrics = module.run(args)
+    for key, value in metrics.items():
+        print(f"{key:32s} {value:.4f}" if isinstance(value, float) else f"{key:32s} {value}")
+    if args.json:
+        write_metrics(args.json, metrics)
+    return metrics
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+"""Train Langue2Gloss (text and speech -> gloss) with Accelerate.
+
+The corpus is WordNet's example sentences plus world descriptions, glossed by the rules
+(:func:`bgtai.data.corpus.training_corpus`); a subset is spoken with espeak-ng in the training
+voices. Every step trains text -> gloss on a text batch; every ``--speech-every`` steps a speech
+batch adds speech -> gloss and the speech-to-text pull (:meth:`Langue2Gloss.speech_text_pull`).
+
+CPU recipe that makes the bundled ``assets/gloss`` checkpoint (about 30 minutes on 2 cores)::
+
+    python -m train.train_gloss --output-dir runs/gloss --epochs 6
+
+GPUs: ``accelerate launch -m train.train_gloss --output-dir runs/gloss --mixed-precision bf16``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Sampler
+
+from bgtai.data.corpus import training_corpus
+from bgtai.data.speech import speak_many
+from bgtai.eval import gloss_bleu4, token_error_rate
+from bgtai.gloss.data import GlossPairs
+from bgtai.gloss.model import Langue2Gloss, Langue2GlossConfig
+from bgtai.gloss.subwords import SubwordVocab
+from bgtai.gloss.translator import GlossTranslator
+from train.common import bar, base_parser, make_accelerator, resume, write_metrics
+
+
+class EpochShuffle(Sampler):
+    """A permutation that depends only on (seed, epoch), so a resumed run sees the same order."""
+
+    def __init__(self, n: int, seed: int):
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=g).tolist())
+
+
+def parse_args(argv=None):
+    p = base_parser(__doc__.splitlines()[0])
+    p.set_defaults(epochs=6, batch_size=64, lr=1e-3)
+    p.add_argument("--vocab-size", type=int, default=4000)
+    p.add_argument("--d-model", type=int, default=192)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--enc-layers", type=int, default=4)
+    p.add_argument("--dec-layers", type=int, default=2)
+    p.add_argument("--ff-dim", type=int, default=768)
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--n-world", type=int, default=20_000, help="world descriptions drawn")
+    p.add_argument("--max-pairs", type=int, default=None, help="cap on training pairs (tests)")
+    p.add_argument("--speech-pairs", type=int, default=3000,
+                   help="training sentences spoken with espeak-ng (0: text only)")
+    p.add_argument("--speech-every", type=int, default=2,
+                   help="one speech batch after every N text batches")
+    p.add_argument("--speech-max-words", type=int, default=16,
+                   help="only sentences up to this many words are spoken (keeps batches short)")
+    p.add_argument("--pull-weight", type=float, default=0.5,
+                   help="weight of the speech-to-text pull term")
+    p.add_argument("--eval-pairs", type=int, default=300, help="val pairs decoded each epoch")
+    p.add_argument("--warmup-steps", type=int, default=300)
+    return p.parse_args(argv)
+
+
+def build_data(args, accelerator):
+    """Corpus splits, the vocabulary (trained on the train split only) and the datasets."""
+    train_pairs = training_corpus(args.seed, "train", n_world=args.n_world, limit=args.max_pairs)
+    val_pairs = training_corpus(args.seed, "val", n_world=args.n_world, limit=args.eval_pairs)
+    rng = np.random.default_rng(args.seed)
+    vocab = SubwordVocab.train((s.lower() for pair in train_pairs for s in pair),
+                               vocab_size=args.vocab_size)
+    text_set = GlossPairs(vocab, train_pairs)
+    speech_set = val_speech = None
+    if args.speech_pairs > 0:
+        short = [p for p in train_pairs if len(p[0].split()) <= args.speech_max_words]
+        chosen = [short[i] for i in rng.permutation(len(short))[: args.speech_pairs]]
+        workers = max(args.num_workers, 1)
+        waves = speak_many([t for t, _ in chosen], split="train", seed=args.seed,
+                           workers=workers, progress=accelerator.is_local_main_process)
+        speech_set = GlossPairs(vocab, chosen, waves)
+        val_short = [p for p in val_pairs if len(p[0].split()) <= args.speech_max_words]
+        val_speech = GlossPairs(vocab, val_short, speak_many(
+            [t for t, _ in val_short], split="val", seed=args.seed + 1, workers=workers))
+    return vocab, text_set, speech_set, val_pairs, val_speech
+
+
+@torch.no_grad()
+def evaluate(model, vocab, val_pairs, val_speech, device) -> dict[str, float]:
+    """Greedy-decode the val texts (and val speech): BLEU-4 and token error rate."""
+    translator = GlossTranslator(model, vocab)
+    model.eval()
+    refs = [g for _, g in val_pairs]
+    hyps = [translator.from_text(t).text for t, _ in val_pairs]
+    metrics = {"val_text_bleu4": gloss_bleu4(hyps, refs), "val_text_ter": token_error_rate(hyps, refs)}
+    if val_speech is not None:
+        s_refs, s_hyps = [], []
+        for k in range(len(val_speech)):
+            wave = val_speech.waves[k].astype(np.float32) / 32767
+            s_hyps.append(translator.from_speech(wave).text)
+            s_refs.append(vocab.tok.decode(val_speech.gloss[k][1:-1]).upper())
+        metrics["val_speech_bleu4"] = gloss_bleu4(s_hyps, s_refs)
+        metrics["val_speech_ter"] = token_error_rate(s_hyps, s_refs)
+    model.train()
+    return metrics
+
+
+def main(argv=None) -> dict[str, float]:
+    args = parse_args(argv)
+    accelerator, progress = make_accelerator(args, "gloss", find_unused_parameters=True)
+    vocab, text_set, speech_set, val_pairs, val_speech = build_data(args, accelerator)
+    config = Langue2GlossConfig(vocab_size=len(vocab), d_model=args.d_model, n_heads=args.heads,
+                                enc_layers=args.enc_layers, dec_layers=args.dec_layers,
+                                ff_dim=args.ff_dim, dropout=args.dropout)
+    model = Langue2Gloss(config)
+    # Loaders get generators of their own: creating an iterator draws a seed from its
+    # generator, which must not be the global one that dropout uses, or a resumed run (which
+    # creates its iterator after restoring the RNG) would see other dropout masks.
+    text_loader = DataLoader(text_set, batch_size=args.batch_size,
+                             sampler=EpochShuffle(len(text_set), args.seed),
+                             collate_fn=text_set.collate, drop_last=True,
+                             generator=torch.Generator().manual_seed(args.seed))
+    speech_loader = None if speech_set is None else DataLoader(
+        speech_set, batch_size=max(8, args.batch_size // 4),
+        sampler=EpochShuffle(len(speech_set), args.seed + 1), collate_fn=speech_set.collate,
+        drop_last=True, generator=torch.Generator().manual_seed(args.seed + 1))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    steps_per_epoch = math.ceil(len(text_loader) / args.grad_accum)
+    total = steps_per_epoch * args.epochs
+    if args.max_steps is not None:
+        total = min(total, args.max_steps)
+    warmup = min(args.warmup_steps, max(1, total // 10))
+    # linear warm-up, cosine decay to 5% of the peak learning rate
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(
+        (s + 1) / warmup, 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, total))))))
+    model, optimizer, text_loader, scheduler = accelerator.prepare(model, optimizer, text_loader,
+                                                                   scheduler)
+    if speech_loader is not None:
+        speech_loader = accelerator.prepare(speech_loader)
+    resume(accelerator, args)
+    core = accelerator.unwrap_model(model)
+
+    def speech_batches(epoch: int, skip: int):
+        """Speech batches cycling within an epoch, in an order fixed by (seed, epoch)."""
+        cycle, skip = divmod(skip, len(speech_loader))
+        while True:
+            # set the epoch first: skip_first_batches builds its loader from the sampler's state
+            speech_loader.set_epoch(epoch * 1000 + cycle)
+            loader = accelerator.skip_first_batches(speech_loader, skip) if skip else speech_loader
+            yield from loader
+            cycle, skip = cycle + 1, 0
+
+    metrics: dict[str, float] = {}
+    pbar = bar(accelerator, total, "gloss", initial=progress.step)
+    model.train()
+    while progress.epoch < args.epochs and progress.step < total:
+        text_loader.set_epoch(progress.epoch)
+        skip = progress.batch_in_epoch
+        loader = accelerator.skip_first_batches(text_loader, skip) if skip else text_loader
+        # a speech batch goes with text batches 0, k, 2k, ...: ceil(skip / k) were used
+        speech_iter = None if speech_loader is None else speech_batches(
+            progress.epoch, -(-skip // args.speech_every))
+        for batch in loader:
+            with accelerator.accumulate(model):
+                sb = None
+                if speech_iter is not None and progress.batch_in_epoch % args.speech_every == 0:
+                    sb = next(speech_iter)
+                losses = model(batch, sb, pull_weight=args.pull_weight)
+                loss = losses["loss"]
+                logs = {f"loss/{k}": v.item() for k, v in losses.items()}
+                accelerator.backward(loss)
+                if accelerator.sync_gradients:
+                    accelerator.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+            progress.batch_in_epoch += 1
+            if accelerator.sync_gradients:
+                progress.step += 1
+                pbar.update(1)
+                pbar.set_postfix(loss=f"{loss.item():.3f}")
+                logs["lr"] = scheduler.get_last_lr()[0]
+                accelerator.log(logs, step=progress.step)
+                if progress.step >= total or progress.step == args.stop_at_step:
+                    break
+        if progress.batch_in_epoch >= len(text_loader):  # the epoch ran to its end
+            progress.epoch, progress.batch_in_epoch = progress.epoch + 1, 0
+        if progress.step == args.stop_at_step:
+            accelerator.save_state()
+            accelerator.end_training()
+            return {"stopped_at_step": progress.step}
+        if accelerator.is_main_process:
+            metrics = evaluate(core, vocab, val_pairs, val_speech, accelerator.device)
+            metrics["epoch"] = progress.epoch
+            accelerator.log(metrics, step=progress.step)
+            accelerator.print(" ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+        accelerator.save_state()
+    pbar.close()
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        GlossTranslator(core, vocab).save_pretrained(args.output_dir / "model")
+        write_metrics(args.output_dir / "metrics.json", metrics)
+    accelerator.end_training()
+    return metrics
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
