@@ -1,0 +1,70 @@
+"""Volume and pitch edits of the generator's sliders."""
+
+import numpy as np
+import pytest
+
+from bgtai.audio import SAMPLE_RATE, rms_dbfs
+from bgtai.generate.edits import (
+    GAIN_RANGE_DB,
+    SEMITONE_RANGE,
+    apply_gain,
+    clamp_semitones,
+    pitch_shift,
+)
+from bgtai.readers import read_pitch
+
+
+def tone(freq=440.0, seconds=0.6, level=0.2):
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return (level * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+@pytest.mark.parametrize("gain", [-12.0, -3.5, 0.0, 6.0])
+def test_gain_changes_level_by_gain(gain):
+    w = tone(level=0.1)
+    assert rms_dbfs(apply_gain(w, gain)) - rms_dbfs(w) == pytest.approx(gain, abs=1e-3)
+
+
+def test_gain_clamped_and_clipped():
+    w = tone(level=0.1)
+    np.testing.assert_array_equal(apply_gain(w, 1e6), apply_gain(w, GAIN_RANGE_DB[1]))
+    np.testing.assert_array_equal(apply_gain(w, -1e6), apply_gain(w, GAIN_RANGE_DB[0]))
+    loud = apply_gain(w, GAIN_RANGE_DB[1])
+    assert np.abs(loud).max() == pytest.approx(1.0)  # clipped at full scale, like a recorder
+    assert loud.dtype == np.float32 and loud.shape == w.shape
+
+
+@pytest.mark.parametrize("semitones", [-12.0, -7.0, 3.0, 5.5, 12.0])
+def test_pitch_shift_moves_pitch_and_keeps_duration(semitones):
+    w = tone(440.0)
+    out = pitch_shift(w, semitones)
+    assert out.shape == w.shape and out.dtype == np.float32
+    assert read_pitch(out) == pytest.approx(440.0 * 2 ** (semitones / 12), rel=0.01)
+
+
+def test_pitch_shift_zero_and_clamping():
+    w = tone(300.0)
+    same = pitch_shift(w, 0.0)
+    np.testing.assert_array_equal(same, w)
+    assert same is not w
+    np.testing.assert_array_equal(pitch_shift(w, 99.0), pitch_shift(w, SEMITONE_RANGE[1]))
+    assert clamp_semitones(0.04) == 0.0 and clamp_semitones(1.26) == pytest.approx(1.3)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), "loud", None, True])
+def test_bad_slider_values(bad):
+    with pytest.raises(ValueError):
+        apply_gain(tone(), bad)
+    with pytest.raises(ValueError):
+        pitch_shift(tone(), bad)
+
+
+def test_bad_waves():
+    with pytest.raises(ValueError, match="NaN"):
+        apply_gain(np.array([0.1, np.nan, 0.2], np.float32), 3.0)
+    with pytest.raises(ValueError, match="mono"):
+        apply_gain(np.zeros((2, 100), np.float32), 3.0)
+    with pytest.raises(ValueError, match="mono"):
+        pitch_shift(np.array([], np.float32), 2.0)
+    with pytest.raises(ValueError, match="too short"):
+        pitch_shift(tone(seconds=0.02), 2.0)

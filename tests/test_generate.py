@@ -1,0 +1,217 @@
+"""The embedded sound-to-image pipeline, with tiny random models (fast) and the trainer's smoke run."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from bgtai.audio import SAMPLE_RATE
+from bgtai.data.events import CLASSES
+from bgtai.data.world import WorldDataset
+from bgtai.generate.mapping import (
+    ATTRIBUTE_DIM,
+    AudioEncoder,
+    AudioEncoderConfig,
+    GlossEncoder,
+    GlossEncoderConfig,
+    MapperConfig,
+    WorldAttributeEmbedder,
+    attribute_embedding,
+    split_attributes,
+)
+from bgtai.generate.pipeline import SoundToImage
+from bgtai.generate.unet import DecoderConfig, ImageDecoder
+from bgtai.readers import WorldClassifier, WorldClassifierConfig, read_image
+
+SR = SAMPLE_RATE
+VOCAB = ["THREE", "DESC-LOUD", "DESC-HIGH", "WHISTLE", "BELL"]
+
+
+def tone(freq=440.0, seconds=0.5, level=0.2):
+    t = np.arange(int(seconds * SR)) / SR
+    return (level * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def parts():
+    torch.manual_seed(0)
+    classifier = WorldClassifier(WorldClassifierConfig(widths=[8, 8, 8, 8])).eval()
+    mapper = MapperConfig(in_dim=16, hidden=16)
+    audio = AudioEncoder(AudioEncoderConfig(n_mels=32, channels=16, gru_hidden=8, embed_dim=16,
+                                            mapper=mapper))
+    gloss = GlossEncoder(GlossEncoderConfig(vocab=VOCAB, embed_dim=16, mapper=mapper))
+    decoder = ImageDecoder(DecoderConfig(image_size=32, block_out_channels=[16, 16],
+                                         norm_num_groups=8, default_steps=3))
+    return classifier, audio, gloss, decoder
+
+
+@pytest.fixture(scope="module")
+def pipe(parts):
+    classifier, audio, gloss, decoder = parts
+    return SoundToImage(decoder, WorldAttributeEmbedder(classifier, audio, gloss))
+
+
+@pytest.fixture(scope="module")
+def world_images():
+    ds = WorldDataset("test", 6, kind="image")
+    return [ds.event(i, audio=False) for i in range(6)]
+
+
+def test_attribute_embedding_reads_the_image(parts, world_images):
+    classifier = parts[0]
+    images = np.stack([im for _, _, im in world_images])
+    emb = attribute_embedding(images, classifier)
+    assert emb.shape == (6, ATTRIBUTE_DIM)
+    n = len(CLASSES)
+    torch.testing.assert_close(emb[:, :n].sum(1), torch.ones(6))
+    attrs = split_attributes(emb)
+    for i, (event, _, image) in enumerate(world_images):
+        reading = read_image(image)
+        assert int(attrs["count"][i]) == reading.count == event.repetitions
+        assert float(attrs["hue_deg"][i]) == pytest.approx(reading.hue_deg, abs=1e-3)
+        assert float(attrs["size"][i]) == pytest.approx(reading.size, abs=1e-5)
+
+
+def test_same_seed_same_image_other_seed_other_image(pipe):
+    a = pipe(tone(), SR, seed=3)
+    b = pipe(tone(), SR, seed=3)
+    c = pipe(tone(), SR, seed=4)
+    assert a.image.shape == (32, 32, 3) and a.image.dtype == np.uint8
+    np.testing.assert_array_equal(a.image, b.image)
+    assert not np.array_equal(a.image, c.image)
+
+
+def test_sliders_edit_the_sound_and_its_embedding(pipe):
+    base = pipe(tone(), SR)
+    louder = pipe(tone(), SR, gain_db=6.0)
+    higher = pipe(tone(), SR, semitones=5.0)
+    np.testing.assert_allclose(louder.wave, np.clip(base.wave * 10 ** (6 / 20), -1, 1), rtol=1e-5)
+    assert not torch.allclose(base.source_embedding, louder.source_embedding)
+    assert not torch.allclose(base.source_embedding, higher.source_embedding)
+    assert len(higher.wave) == len(base.wave)
+
+
+def test_extreme_sliders_are_clamped(pipe):
+    a = pipe(tone(), SR, gain_db=1e4, semitones=-1e4)
+    b = pipe(tone(), SR, gain_db=30.0, semitones=-24.0)
+    np.testing.assert_array_equal(a.image, b.image)
+
+
+def test_mixing_interpolates_towards_the_mix_image(pipe, world_images):
+    mix = world_images[0][2]
+    target = pipe.embedder.embed_images(mix)[0]
+    source = pipe(tone(), SR).source_embedding
+    half = pipe(tone(), SR, mix_image=mix, mix_weight=0.5)
+    full = pipe(tone(), SR, mix_image=mix, mix_weight=1.0)
+    torch.testing.assert_close(half.embedding, 0.5 * (source + target))
+    torch.testing.assert_close(full.embedding, target)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"mix_weight": 0.5}, "mix_image"),
+    ({"mix_weight": 1.5, "mix_image": np.zeros((32, 32, 3), np.uint8)}, r"\[0, 1\]"),
+    ({"mix_weight": float("nan"), "mix_image": np.zeros((32, 32, 3), np.uint8)}, r"\[0, 1\]"),
+    ({"steps": 0}, "steps"),
+    ({"steps": 2.5}, "steps"),
+    ({"seed": -1}, "seed"),
+    ({"gain_db": float("nan")}, "gain_db"),
+    ({"semitones": "up"}, "semitones"),
+])
+def test_bad_arguments(pipe, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        pipe(tone(), SR, **kwargs)
+
+
+@pytest.mark.parametrize("wave, match", [
+    (np.zeros(SR, np.float32), "silent"),
+    (np.full(SR, np.nan, np.float32), "NaN"),
+    (tone(seconds=0.01), "too short"),
+    (tone(seconds=31.0), "too long"),
+])
+def test_bad_sounds(pipe, wave, match):
+    with pytest.raises(ValueError, match=match):
+        pipe(wave, SR)
+
+
+def test_clipped_sound_is_accepted(pipe):
+    out = pipe(np.clip(tone(level=3.0), -1.5, 1.5), SR)
+    assert np.abs(out.wave).max() <= 1.0
+
+
+def test_text_and_gloss(pipe):
+    out = pipe.text_to_image("three loud high whistles", seed=1)
+    assert out.gloss == "THREE DESC-LOUD DESC-HIGH WHISTLE"
+    same = pipe.gloss_to_image("THREE DESC-LOUD DESC-HIGH WHISTLE", seed=1)
+    np.testing.assert_array_equal(out.image, same.image)
+    with pytest.raises(ValueError, match="known"):
+        pipe.text_to_image("purple elephants dance")
+    with pytest.raises(ValueError, match="Langue2Gloss"):
+        pipe.speech_to_image(tone(), SR)
+
+
+def test_save_and_load_round_trip(parts, pipe, tmp_path):
+    classifier, audio, gloss, decoder = parts
+    decoder.save_pretrained(tmp_path / "decoder")
+    audio.save_pretrained(tmp_path / "audio_encoder")
+    gloss.save_pretrained(tmp_path / "gloss_encoder")
+    classifier.save_pretrained(tmp_path / "classifier")
+    (tmp_path / "pipeline.json").write_text(json.dumps({"embedder": "world_attributes"}))
+    loaded = SoundToImage.from_pretrained(tmp_path, classifier=tmp_path / "classifier",
+                                          gloss_translator=None)
+    np.testing.assert_array_equal(loaded(tone(), SR, seed=2).image, pipe(tone(), SR, seed=2).image)
+    with pytest.raises(ValueError, match="pipeline.json"):
+        SoundToImage.from_pretrained(tmp_path / "nowhere")
+
+
+def test_trainer_smoke(tmp_path):
+    from train.train_generator import main
+
+    common = ["--cpu", "--n-train", "16", "--batch-size", "8", "--max-steps", "2", "--epochs", "1"]
+    dec = main(["--stage", "decoder", "--output-dir", str(tmp_path / "d"), "--channels", "16", "32",
+                *common])
+    assert np.isfinite(dec["train_loss"])
+    mapper = main(["--stage", "mapper", "--output-dir", str(tmp_path / "m"), "--n-val", "8", *common])
+    assert np.isfinite(mapper["val_audio"]) and np.isfinite(mapper["val_gloss"])
+    main(["--assemble", str(tmp_path / "d"), str(tmp_path / "m"), "--output-dir", str(tmp_path / "g")])
+    pipe = SoundToImage.from_pretrained(tmp_path / "g")
+    assert pipe(tone(), SR, steps=2).image.shape == (64, 64, 3)
+
+    from train.evaluate import main as evaluate
+
+    metrics = evaluate(["generation", "--model", str(tmp_path / "g"), "--n-test", "24",
+                        "--n-sweep", "2", "--steps", "1", "--json", str(tmp_path / "m.json")])
+    assert json.loads((tmp_path / "m.json").read_text()) == pytest.approx(metrics)
+    for key in ("pitch_hue_spearman", "loudness_size_spearman"):
+        assert -1.0 <= metrics[key] <= 1.0
+    for key in ("count_acc", "class_acc", "gain_monotonic_frac", "semitone_monotonic_frac"):
+        assert 0.0 <= metrics[key] <= 1.0
+    assert metrics["world_fid"] >= 0 and metrics["world_fid_shuffled"] >= 0
+
+
+def test_trainer_on_the_joint_space(tmp_path):
+    """The same trainer and pipeline with a (random, tiny) UniBriVL joint model as the space."""
+    from bgtai.data.language import describe_with_gloss
+    from bgtai.joint import JointConfig, JointModel
+    from train.train_generator import main
+
+    rng = np.random.default_rng(0)
+    ds = WorldDataset("train", 40, kind="image")
+    vocab = sorted({w for i in range(40)
+                    for w in describe_with_gloss([ds.event(i, audio=False)[0]], rng)[1].split()})
+    torch.manual_seed(0)
+    JointModel(JointConfig(vocab=vocab, dim=16, audio_width=16, audio_layers=1, text_width=16,
+                           text_layers=1, image_widths=[8, 8, 8], dsnet_width=16)
+               ).save_pretrained(tmp_path / "joint")
+    common = ["--cpu", "--n-train", "16", "--batch-size", "8", "--max-steps", "1", "--epochs", "1",
+              "--joint", str(tmp_path / "joint")]
+    main(["--stage", "decoder", "--output-dir", str(tmp_path / "d"), "--channels", "16", "32", *common])
+    metrics = main(["--stage", "mapper", "--output-dir", str(tmp_path / "m"), "--n-val", "8", *common])
+    assert np.isfinite(metrics["val_audio"])
+    main(["--assemble", str(tmp_path / "d"), str(tmp_path / "m"), "--output-dir", str(tmp_path / "g"),
+          "--joint", str(tmp_path / "joint")])
+    pipe = SoundToImage.from_pretrained(tmp_path / "g")
+    assert pipe.embedder.dim == 16
+    a = pipe(tone(), SR, steps=2, seed=5)
+    np.testing.assert_array_equal(a.image, pipe(tone(), SR, steps=2, seed=5).image)
+    assert pipe.gloss_to_image("THREE DESC-LOUD WHISTLE", steps=2).image.shape == (64, 64, 3)

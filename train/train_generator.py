@@ -1,0 +1,292 @@
+"""Train the sound-to-image generator (decoder, then audio and gloss maps) with Accelerate.
+
+Two stages, each its own run folder (resume, TensorBoard logs, ``metrics.json``):
+
+* ``--stage decoder``: the diffusion decoder (:class:`bgtai.generate.unet.ImageDecoder`) learns
+  to draw world images of the train split from their image embeddings (epsilon prediction,
+  ``--cond-dropout`` of the embeddings replaced by zeros for classifier-free guidance).
+* ``--stage mapper``: the fallback audio and gloss encoders learn to regress the image
+  embedding of the paired picture (:mod:`bgtai.generate.mapping`).
+
+The image embedding is the world attribute embedding (``WorldAttributeEmbedder``); see
+``docs/generation.md`` for why. CPU recipe of the bundled ``assets/generator`` (see the docs for
+the exact numbers)::
+
+    nice python -m train.train_generator --stage decoder --output-dir runs/gen_decoder --cpu
+    nice python -m train.train_generator --stage mapper --output-dir runs/gen_mapper --cpu
+    python -m train.train_generator --assemble runs/gen_decoder runs/gen_mapper --output-dir assets/generator
+
+GPUs: ``accelerate launch -m train.train_generator --stage decoder ... --mixed-precision bf16``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+from bgtai.data.language import describe_with_gloss
+from bgtai.data.world import WorldDataset
+from bgtai.generate.mapping import (
+    ATTRIBUTE_DIM,
+    AudioEncoder,
+    AudioEncoderConfig,
+    EmbeddingMapper,
+    GlossEncoder,
+    GlossEncoderConfig,
+    JointEmbedder,
+    MapperConfig,
+    attribute_embedding,
+    pad_waves,
+)
+from bgtai.generate.unet import DecoderConfig, ImageDecoder, images_to_patches
+from bgtai.readers import load_world_classifier
+from train.common import bar, base_parser, make_accelerator, resume, write_metrics
+
+
+def parse_args(argv=None):
+    p = base_parser(__doc__.splitlines()[0])
+    p.set_defaults(epochs=20, batch_size=32, lr=5e-4)
+    p.add_argument("--stage", choices=("decoder", "mapper"), default="decoder")
+    p.add_argument("--n-train", type=int, default=6000, help="world train items (images/events)")
+    p.add_argument("--n-val", type=int, default=256, help="val items for the mapper's loss")
+    p.add_argument("--channels", type=int, nargs="+", default=[48, 96, 96],
+                   help="decoder UNet block widths")
+    p.add_argument("--cond-dropout", type=float, default=0.1,
+                   help="fraction of decoder samples trained without their embedding (CFG)")
+    p.add_argument("--warmup-steps", type=int, default=200)
+    p.add_argument("--classifier", type=Path, default=None,
+                   help="world classifier checkpoint behind the attribute embedding (default: bundled)")
+    p.add_argument("--joint", type=Path, default=None,
+                   help="JointModel checkpoint: use the UniBriVL joint space as the image embedding "
+                        "instead of the world attribute embedding")
+    p.add_argument("--assemble", type=Path, nargs=2, metavar=("DECODER_RUN", "MAPPER_RUN"),
+                   help="copy the final models of two runs into --output-dir as one pipeline folder")
+    return p.parse_args(argv)
+
+
+def image_embedder(args):
+    """``(embed(images) -> (N, dim) tensor, dim, joint model or None)`` for the chosen space."""
+    if args.joint is None:
+        classifier = load_world_classifier(args.classifier)
+        return (lambda images: attribute_embedding(images, classifier)), ATTRIBUTE_DIM, None
+    from bgtai.joint import JointModel
+
+    joint = JointModel.from_pretrained(args.joint).eval()
+
+    @torch.no_grad()
+    def embed(images):
+        return joint.embed_image(torch.from_numpy(images).permute(0, 3, 1, 2))
+
+    return embed, int(joint.config.dim), joint
+
+
+def embed_in_batches(images: np.ndarray, embed, batch: int = 256) -> torch.Tensor:
+    """Embeddings of ``(N, H, W, 3)`` uint8 images, computed in batches."""
+    return torch.cat([embed(images[i:i + batch]) for i in range(0, len(images), batch)])
+
+
+class EventPairs(Dataset):
+    """(waveform, gloss, image embedding) of world events, held in memory."""
+
+    def __init__(self, split: str, n: int, seed: int, embed):
+        ds = WorldDataset(split, n, seed=seed, kind="event")
+        rng = np.random.default_rng([seed, 7])
+        self.waves, self.glosses, images = [], [], []
+        for i in range(n):
+            event, wave, image = ds.event(i)
+            self.waves.append(wave.astype(np.float32))
+            self.glosses.append(describe_with_gloss([event], rng)[1])
+            images.append(image)
+        self.targets = embed_in_batches(np.stack(images), embed)
+
+    def __len__(self) -> int:
+        return len(self.waves)
+
+    def __getitem__(self, i):
+        return self.waves[i], self.glosses[i], self.targets[i]
+
+
+def collate_pairs(batch):
+    waves, lengths = pad_waves([b[0] for b in batch])
+    return {"waves": waves, "lengths": lengths, "glosses": [b[1] for b in batch],
+            "targets": torch.stack([b[2] for b in batch])}
+
+
+class FallbackMappers(torch.nn.Module):
+    """The fallback audio and gloss encoders trained side by side (one optimizer)."""
+
+    def __init__(self, vocab: list[str]):
+        super().__init__()
+        self.audio = AudioEncoder(AudioEncoderConfig())
+        self.gloss = GlossEncoder(GlossEncoderConfig(vocab=vocab))
+
+    def forward(self, batch):
+        target = batch["targets"]
+        audio = F.mse_loss(self.audio(batch["waves"], batch["lengths"]), target)
+        gloss = F.mse_loss(self.gloss(batch["glosses"]), target)
+        return {"loss": audio + gloss, "audio": audio, "gloss": gloss}
+
+    def save(self, out: Path) -> None:
+        self.audio.save_pretrained(out / "audio_encoder")
+        self.gloss.save_pretrained(out / "gloss_encoder")
+
+
+class JointMappers(torch.nn.Module):
+    """Audio and gloss maps from the frozen joint space onto the paired images' embeddings."""
+
+    def __init__(self, joint):
+        super().__init__()
+        dim = int(joint.config.dim)
+        config = MapperConfig(in_dim=dim, out_dim=dim, hidden=2 * dim)
+        self.audio, self.gloss = EmbeddingMapper(config), EmbeddingMapper(config)
+        self.embedder = JointEmbedder(joint, self.audio, self.gloss)  # not a submodule: frozen
+
+    def forward(self, batch):
+        target = batch["targets"]
+        with torch.no_grad():
+            a = self.embedder.joint.embed_audio(batch["waves"], batch["lengths"])[0]
+            g = self.embedder.gloss_embeddings(batch["glosses"])
+        audio, gloss = F.mse_loss(self.audio(a), target), F.mse_loss(self.gloss(g), target)
+        return {"loss": audio + gloss, "audio": audio, "gloss": gloss}
+
+    def save(self, out: Path) -> None:
+        self.audio.save_pretrained(out / "audio_mapper")
+        self.gloss.save_pretrained(out / "gloss_mapper")
+
+
+def build_stage(args):
+    """Model, train/val loaders, loss function and saver of the chosen stage."""
+    embed, dim, joint = image_embedder(args)
+    if args.stage == "decoder":
+        ds = WorldDataset("train", args.n_train, seed=args.seed, kind="image")
+        images = np.stack([ds.event(i, audio=False)[2] for i in range(args.n_train)])
+        embeds = embed_in_batches(images, embed)
+        model = ImageDecoder(DecoderConfig(embed_dim=dim, block_out_channels=list(args.channels)))
+        data = TensorDataset(torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), embeds)
+        loader = DataLoader(data, batch_size=args.batch_size, shuffle=True, drop_last=True,
+                            generator=torch.Generator().manual_seed(args.seed))
+        noise_sched, core = model.noise_scheduler(), model  # core: unwrapped, for its config
+        patch = model.config.patch
+
+        def loss_fn(m, batch):
+            images, embeds = batch
+            x0 = images_to_patches(images, patch)
+            keep = (torch.rand(len(embeds), 1, device=embeds.device) >= args.cond_dropout).to(embeds)
+            noise = torch.randn_like(x0)
+            t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(x0),), device=x0.device)
+            target = core.training_target(x0, noise, noise_sched, t)
+            return {"loss": F.mse_loss(m(noise_sched.add_noise(x0, noise, t), t, embeds * keep), target)}
+
+        return model, loader, None, loss_fn, lambda m, out: m.save_pretrained(out / "decoder")
+    train = EventPairs("train", args.n_train, args.seed, embed)
+    val = EventPairs("val", args.n_val, args.seed, embed)
+    model = FallbackMappers(sorted({w for g in train.glosses for w in g.split()})) if joint is None \
+        else JointMappers(joint)
+    loader = DataLoader(train, batch_size=args.batch_size, shuffle=True, drop_last=True,
+                        collate_fn=collate_pairs, generator=torch.Generator().manual_seed(args.seed))
+    val_loader = DataLoader(val, batch_size=args.batch_size, collate_fn=collate_pairs)
+    return model, loader, val_loader, lambda m, batch: m(batch), lambda m, out: m.save(out)
+
+
+@torch.no_grad()
+def evaluate(model, loss_fn, loader, accelerator) -> dict[str, float]:
+    model.eval()
+    sums: dict[str, float] = {}
+    n = 0
+    for batch in loader:
+        losses = loss_fn(model, batch)
+        size = len(batch["targets"])
+        for k, v in losses.items():
+            sums[k] = sums.get(k, 0.0) + accelerator.gather_for_metrics(v.reshape(1)).mean().item() * size
+        n += size
+    model.train()
+    return {f"val_{k}": v / n for k, v in sums.items()}
+
+
+def assemble(decoder_run: Path, mapper_run: Path, out: Path, joint: Path | None) -> Path:
+    """One pipeline folder: ``decoder/``, the audio/gloss models and ``pipeline.json``."""
+    import os
+    import shutil
+
+    parts = ("audio_encoder", "gloss_encoder") if joint is None else ("audio_mapper", "gloss_mapper")
+    out.mkdir(parents=True, exist_ok=True)
+    for run, name in ((decoder_run, "decoder"), (mapper_run, parts[0]), (mapper_run, parts[1])):
+        src = run / "model" / name
+        if not (src / "model.safetensors").is_file():
+            raise ValueError(f"no trained {name} at {src}")
+        shutil.copytree(src, out / name, dirs_exist_ok=True)
+    spec = {"embedder": "world_attributes"} if joint is None else {
+        "embedder": "joint", "joint": os.path.relpath(joint.resolve(), out.resolve())}
+    (out / "pipeline.json").write_text(json.dumps(spec, indent=2) + "\n")
+    return out
+
+
+def main(argv=None) -> dict[str, float]:
+    args = parse_args(argv)
+    if args.assemble:
+        assemble(*args.assemble, args.output_dir, args.joint)
+        return {}
+    accelerator, progress = make_accelerator(args, f"generator_{args.stage}")
+    model, loader, val_loader, loss_fn, save = build_stage(args)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    total = math.ceil(len(loader) / args.grad_accum) * args.epochs
+    if args.max_steps is not None:
+        total = min(total, args.max_steps)
+    warmup = min(args.warmup_steps, max(1, total // 10))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(
+        (s + 1) / warmup, 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, total))))))
+    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+    if val_loader is not None:
+        val_loader = accelerator.prepare(val_loader)
+    resume(accelerator, args)
+    metrics: dict[str, float] = {}
+    pbar = bar(accelerator, total, f"generator/{args.stage}", initial=progress.step)
+    model.train()
+    while progress.epoch < args.epochs and progress.step < total:
+        loader.set_epoch(progress.epoch)
+        skip = progress.batch_in_epoch
+        for batch in accelerator.skip_first_batches(loader, skip) if skip else loader:
+            with accelerator.accumulate(model):
+                losses = loss_fn(model, batch)
+                accelerator.backward(losses["loss"])
+                if accelerator.sync_gradients:
+                    accelerator.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+            progress.batch_in_epoch += 1
+            if accelerator.sync_gradients:
+                progress.step += 1
+                pbar.update(1)
+                pbar.set_postfix(loss=f"{losses['loss'].item():.4f}")
+                accelerator.log({f"loss/{k}": v.item() for k, v in losses.items()}
+                                | {"lr": scheduler.get_last_lr()[0]}, step=progress.step)
+                metrics["train_loss"] = losses["loss"].item()
+                if progress.step >= total:
+                    break
+        else:
+            progress.epoch, progress.batch_in_epoch = progress.epoch + 1, 0
+        if val_loader is not None:
+            metrics |= evaluate(model, loss_fn, val_loader, accelerator)
+        metrics["epoch"] = progress.epoch
+        accelerator.log(metrics, step=progress.step)
+        accelerator.print(" ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+        accelerator.save_state()
+    pbar.close()
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        save(accelerator.unwrap_model(model), args.output_dir / "model")
+        write_metrics(args.output_dir / "metrics.json", metrics)
+    accelerator.end_training()
+    return metrics
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
