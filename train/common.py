@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from accelerate import Accelerator
 from accelerate.utils import DistributedDataParallelKwargs, ProjectConfiguration, set_seed
+from torch.utils.data import Sampler
 from tqdm.auto import tqdm
 
 
@@ -110,3 +113,64 @@ def write_metrics(path: Path, metrics: dict) -> None:
     """Write a flat metrics dict as pretty JSON."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+class EpochShuffle(Sampler):
+    """A permutation that depends only on (seed, epoch), so a resumed run sees the same order.
+
+    Loaders using it call ``set_epoch`` at each epoch; Accelerate forwards the call to every
+    process's shard.
+    """
+
+    def __init__(self, n: int, seed: int):
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=g).tolist())
+
+
+def warmup_cosine(optimizer: torch.optim.Optimizer, total: int, warmup: int):
+    """Linear warm-up over ``min(warmup, total / 10)`` steps, then cosine decay to 5% of the
+    peak learning rate at step ``total``."""
+    warmup = min(warmup, max(1, total // 10))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(
+        (s + 1) / warmup, 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, total))))))
+
+
+def optimizer_step(accelerator: Accelerator, model, optimizer, scheduler, loss: torch.Tensor,
+                   max_grad_norm: float = 1.0) -> None:
+    """Backward, clip (when gradients are synchronised), step, schedule, zero the gradients.
+
+    Call inside ``accelerator.accumulate(model)``; with gradient accumulation the optimizer
+    and scheduler wrappers only act on the synchronising micro-batch.
+    """
+    accelerator.backward(loss)
+    if accelerator.sync_gradients:
+        accelerator.clip_grad_norm_(model.parameters(), max_grad_norm)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad()
+
+
+def record_step(accelerator: Accelerator, progress: Progress, pbar: tqdm,
+                losses: dict[str, torch.Tensor], scheduler) -> dict[str, float] | None:
+    """Book-keeping after each batch: count it, and after a full optimizer step log the losses
+    and the learning rate and advance the bar. Returns the logged values, or ``None`` while
+    gradients are still being accumulated."""
+    progress.batch_in_epoch += 1
+    if not accelerator.sync_gradients:
+        return None
+    progress.step += 1
+    logs = {f"loss/{k}": v.item() for k, v in losses.items()}
+    logs["lr"] = scheduler.get_last_lr()[0]
+    accelerator.log(logs, step=progress.step)
+    pbar.update(1)
+    pbar.set_postfix(loss=f"{losses['loss'].item():.4f}")
+    return logs

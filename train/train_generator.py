@@ -47,7 +47,17 @@ from bgtai.generate.mapping import (
 )
 from bgtai.generate.unet import DecoderConfig, ImageDecoder, images_to_patches
 from bgtai.readers import load_world_classifier
-from train.common import bar, base_parser, make_accelerator, resume, write_metrics
+from train.common import (
+    EpochShuffle,
+    bar,
+    base_parser,
+    make_accelerator,
+    optimizer_step,
+    record_step,
+    resume,
+    warmup_cosine,
+    write_metrics,
+)
 
 
 def parse_args(argv=None):
@@ -170,7 +180,8 @@ def build_stage(args):
         embeds = embed_in_batches(images, embed)
         model = ImageDecoder(DecoderConfig(embed_dim=dim, block_out_channels=list(args.channels)))
         data = TensorDataset(torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), embeds)
-        loader = DataLoader(data, batch_size=args.batch_size, shuffle=True, drop_last=True,
+        loader = DataLoader(data, batch_size=args.batch_size, drop_last=True,
+                            sampler=EpochShuffle(len(data), args.seed),
                             generator=torch.Generator().manual_seed(args.seed))
         noise_sched, core = model.noise_scheduler(), model  # core: unwrapped, for its config
         patch = model.config.patch
@@ -189,8 +200,9 @@ def build_stage(args):
     val = EventPairs("val", args.n_val, args.seed, embed)
     model = FallbackMappers(sorted({w for g in train.glosses for w in g.split()})) if joint is None \
         else JointMappers(joint)
-    loader = DataLoader(train, batch_size=args.batch_size, shuffle=True, drop_last=True,
-                        collate_fn=collate_pairs, generator=torch.Generator().manual_seed(args.seed))
+    loader = DataLoader(train, batch_size=args.batch_size, drop_last=True,
+                        sampler=EpochShuffle(len(train), args.seed), collate_fn=collate_pairs,
+                        generator=torch.Generator().manual_seed(args.seed))
     val_loader = DataLoader(val, batch_size=args.batch_size, collate_fn=collate_pairs)
     return model, loader, val_loader, lambda m, batch: m(batch), lambda m, out: m.save(out)
 
@@ -239,9 +251,7 @@ def main(argv=None) -> dict[str, float]:
     total = math.ceil(len(loader) / args.grad_accum) * args.epochs
     if args.max_steps is not None:
         total = min(total, args.max_steps)
-    warmup = min(args.warmup_steps, max(1, total // 10))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(
-        (s + 1) / warmup, 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, total))))))
+    scheduler = warmup_cosine(optimizer, total, args.warmup_steps)
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
     if val_loader is not None:
         val_loader = accelerator.prepare(val_loader)
@@ -255,24 +265,17 @@ def main(argv=None) -> dict[str, float]:
         for batch in accelerator.skip_first_batches(loader, skip) if skip else loader:
             with accelerator.accumulate(model):
                 losses = loss_fn(model, batch)
-                accelerator.backward(losses["loss"])
-                if accelerator.sync_gradients:
-                    accelerator.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad()
-            progress.batch_in_epoch += 1
-            if accelerator.sync_gradients:
-                progress.step += 1
-                pbar.update(1)
-                pbar.set_postfix(loss=f"{losses['loss'].item():.4f}")
-                accelerator.log({f"loss/{k}": v.item() for k, v in losses.items()}
-                                | {"lr": scheduler.get_last_lr()[0]}, step=progress.step)
+                optimizer_step(accelerator, model, optimizer, scheduler, losses["loss"])
+            if record_step(accelerator, progress, pbar, losses, scheduler) is not None:
                 metrics["train_loss"] = losses["loss"].item()
-                if progress.step >= total:
+                if progress.step >= total or progress.step == args.stop_at_step:
                     break
-        else:
+        if progress.batch_in_epoch >= len(loader):  # the epoch ran to its end
             progress.epoch, progress.batch_in_epoch = progress.epoch + 1, 0
+        if progress.step == args.stop_at_step:
+            accelerator.save_state()
+            accelerator.end_training()
+            return {"stopped_at_step": progress.step}
         if val_loader is not None:
             metrics |= evaluate(model, loss_fn, val_loader, accelerator)
         metrics["epoch"] = progress.epoch

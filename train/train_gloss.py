@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader
 
 from bgtai.data.corpus import training_corpus
 from bgtai.data.speech import speak_many
@@ -28,24 +28,17 @@ from bgtai.gloss.data import GlossPairs
 from bgtai.gloss.model import Langue2Gloss, Langue2GlossConfig
 from bgtai.gloss.subwords import SubwordVocab
 from bgtai.gloss.translator import GlossTranslator
-from train.common import bar, base_parser, make_accelerator, resume, write_metrics
-
-
-class EpochShuffle(Sampler):
-    """A permutation that depends only on (seed, epoch), so a resumed run sees the same order."""
-
-    def __init__(self, n: int, seed: int):
-        self.n, self.seed, self.epoch = n, seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __iter__(self):
-        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        return iter(torch.randperm(self.n, generator=g).tolist())
+from train.common import (
+    EpochShuffle,
+    bar,
+    base_parser,
+    make_accelerator,
+    optimizer_step,
+    record_step,
+    resume,
+    warmup_cosine,
+    write_metrics,
+)
 
 
 def parse_args(argv=None):
@@ -139,10 +132,7 @@ def main(argv=None) -> dict[str, float]:
     total = steps_per_epoch * args.epochs
     if args.max_steps is not None:
         total = min(total, args.max_steps)
-    warmup = min(args.warmup_steps, max(1, total // 10))
-    # linear warm-up, cosine decay to 5% of the peak learning rate
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(
-        (s + 1) / warmup, 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, total))))))
+    scheduler = warmup_cosine(optimizer, total, args.warmup_steps)
     model, optimizer, text_loader, scheduler = accelerator.prepare(model, optimizer, text_loader,
                                                                    scheduler)
     if speech_loader is not None:
@@ -176,23 +166,10 @@ def main(argv=None) -> dict[str, float]:
                 if speech_iter is not None and progress.batch_in_epoch % args.speech_every == 0:
                     sb = next(speech_iter)
                 losses = model(batch, sb, pull_weight=args.pull_weight)
-                loss = losses["loss"]
-                logs = {f"loss/{k}": v.item() for k, v in losses.items()}
-                accelerator.backward(loss)
-                if accelerator.sync_gradients:
-                    accelerator.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad()
-            progress.batch_in_epoch += 1
-            if accelerator.sync_gradients:
-                progress.step += 1
-                pbar.update(1)
-                pbar.set_postfix(loss=f"{loss.item():.3f}")
-                logs["lr"] = scheduler.get_last_lr()[0]
-                accelerator.log(logs, step=progress.step)
-                if progress.step >= total or progress.step == args.stop_at_step:
-                    break
+                optimizer_step(accelerator, model, optimizer, scheduler, losses["loss"])
+            if record_step(accelerator, progress, pbar, losses, scheduler) is not None and (
+                    progress.step >= total or progress.step == args.stop_at_step):
+                break
         if progress.batch_in_epoch >= len(text_loader):  # the epoch ran to its end
             progress.epoch, progress.batch_in_epoch = progress.epoch + 1, 0
         if progress.step == args.stop_at_step:
