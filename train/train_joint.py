@@ -1,0 +1,226 @@
+"""Train the UniBriVL-style joint embedding (audio, image, gloss/text) with Accelerate.
+
+Each step takes an event batch (single events with their image and caption) and a clip batch
+(multi-event clips whose (segment, frame) pair is chosen by data-pair selection); either can be
+switched off with a batch size of 0. The paper's switches pick the selection mode and DS-Net's
+loss: ``--dsnet/--no-dsnet``, ``--result-filter/--no-result-filter``, ``--loss {l2,sp,total}``,
+``--duration {1,5,10}`` (clip length; default: 1-10 s mixed). See docs/joint.md.
+
+CPU recipe of the bundled ``assets/joint`` checkpoint (2 shared cores; docs/joint.md)::
+
+    python -m train.train_joint --output-dir runs/joint --cpu --torch-threads 1 \
+        --n-events 1280 --batch-size 32 --clip-batch-size 2 --epochs 3 --warmup-steps 15
+    # then the same with --resume --epochs 6, then --resume --epochs 10
+
+Two processes on CPU (what CI runs, gloo)::
+
+    accelerate launch --cpu --num_processes 2 -m train.train_joint --output-dir runs/j2 ...
+
+Pretrained profile on GPUs (audio into CLIP ViT-H/14 image space)::
+
+    accelerate launch --config_file train/configs/joint_multi_gpu.yaml -m train.train_joint \\
+        --profile pretrained --output-dir runs/joint_clip --mixed-precision bf16
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+
+import torch
+from torch.utils.data import DataLoader
+
+from bgtai.joint.data import ClipPairs, EventPairs, batch_lengths, collate_world
+from bgtai.joint.model import JointConfig, JointModel, StepSettings
+from bgtai.joint.pretrained import (
+    CLIP_VIT_H14,
+    ClipAudioConfig,
+    ClipAudioProjector,
+    clip_image_embeds,
+    load_clip_vision,
+)
+from bgtai.joint.selection import LOSSES, selection_mode
+from bgtai.joint.tokens import world_vocab
+from train.common import (
+    EpochShuffle,
+    bar,
+    base_parser,
+    make_accelerator,
+    optimizer_step,
+    record_step,
+    resume,
+    warmup_cosine,
+    write_metrics,
+)
+from train.eval_joint import embed_events, joint_metrics
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = base_parser(__doc__.splitlines()[0])
+    p.set_defaults(epochs=8, batch_size=32, lr=2e-3)
+    p.add_argument("--profile", choices=("embedded", "pretrained"), default="embedded")
+    p.add_argument("--clip-model", default=CLIP_VIT_H14,
+                   help="pretrained profile: CLIPVisionModelWithProjection id or folder")
+    p.add_argument("--world-seed", type=int, default=0, help="fixes the world's splits")
+    p.add_argument("--n-events", type=int, default=3000, help="train events per epoch")
+    p.add_argument("--clip-batch-size", type=int, default=8, help="clips per step (0: none)")
+    p.add_argument("--n-clips", type=int, default=None,
+                   help="train clips per epoch (default: as many batches as the events)")
+    p.add_argument("--duration", type=int, choices=(1, 5, 10), default=None,
+                   help="clip length in seconds (default: 1-10 s mixed)")
+    p.add_argument("--dsnet", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--result-filter", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--loss", choices=LOSSES, default="total")
+    p.add_argument("--ce-weight", type=float, default=1.0, help="a in contrastive + a CE + b SP")
+    p.add_argument("--sp-weight", type=float, default=1.0, help="b in contrastive + a CE + b SP")
+    p.add_argument("--aux-weight", type=float, default=0.5, help="attribute head weight")
+    p.add_argument("--dim", type=int, default=128, help="joint space size (embedded)")
+    p.add_argument("--eval-events", type=int, default=300, help="val events scored each epoch")
+    p.add_argument("--warmup-steps", type=int, default=100)
+    p.add_argument("--vocab-captions", type=int, default=2000,
+                   help="train captions the vocabulary is read from")
+    p.add_argument("--no-cache", action="store_true", help="regenerate items every epoch")
+    p.add_argument("--torch-threads", type=int, default=None,
+                   help="torch CPU threads per process (1 on a busy shared CPU)")
+    p.add_argument("--param-hash", action="store_true",
+                   help="each process writes param_hash_rank<i>.txt at the end (DDP tests)")
+    args = p.parse_args(argv)
+    if args.batch_size < 0 or args.clip_batch_size < 0 or args.batch_size + args.clip_batch_size == 0:
+        p.error("--batch-size (events) and --clip-batch-size must be >= 0 and not both 0")
+    if args.profile == "pretrained" and args.batch_size == 0:
+        p.error("the pretrained profile trains on events: --batch-size must be > 0")
+    return args
+
+
+def build_model(args, vocab):
+    if args.profile == "pretrained":
+        vision = load_clip_vision(args.clip_model)
+        return ClipAudioProjector(ClipAudioConfig(args.clip_model,
+                                                  dim=vision.config.projection_dim)), vision
+    return JointModel(JointConfig(vocab=vocab.tokens[2:], dim=args.dim)), None
+
+
+def build_loaders(args, vocab):
+    """Event and clip loaders (``None`` when switched off) with (seed, epoch) shuffles."""
+    cache = not args.no_cache
+    events = clips = None
+    if args.batch_size:
+        data = EventPairs("train", args.n_events, vocab, seed=args.world_seed, cache=cache)
+        events = DataLoader(data, batch_size=args.batch_size, collate_fn=collate_world,
+                            sampler=EpochShuffle(len(data), args.seed), drop_last=True,
+                            num_workers=args.num_workers)
+    if args.clip_batch_size and args.profile == "embedded":
+        n = args.n_clips or max(args.clip_batch_size,
+                                args.n_events // max(args.batch_size, 1) * args.clip_batch_size)
+        seconds = (1.0, 10.0) if args.duration is None else (float(args.duration),) * 2
+        data = ClipPairs("train", n, vocab, seed=args.world_seed, clip_seconds=seconds, cache=cache)
+        clips = DataLoader(data, batch_size=args.clip_batch_size, collate_fn=collate_world,
+                           sampler=EpochShuffle(len(data), args.seed + 1), drop_last=True,
+                           num_workers=args.num_workers)
+    return events, clips
+
+
+def param_hash(model: torch.nn.Module) -> str:
+    """SHA-256 of every parameter, in name order: identical across DDP ranks.
+
+    Buffers are left out: batch-norm running statistics are each rank's own until DDP
+    broadcasts rank 0's at the next forward, and the saved model is rank 0's.
+    """
+    h = hashlib.sha256()
+    for name, t in sorted(model.named_parameters()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
+    # DS-Net is idle under Base/Result Filter and the attribute head without events: DDP
+    # must be told that some parameters may get no gradient in a step.
+    accelerator, progress = make_accelerator(args, "joint", find_unused_parameters=True)
+    vocab = world_vocab(args.world_seed, args.vocab_captions)
+    model, vision = build_model(args, vocab)
+    event_loader, clip_loader = build_loaders(args, vocab)
+    loaders = [x for x in (event_loader, clip_loader) if x is not None]
+    settings = StepSettings(selection_mode(args.dsnet, args.result_filter), args.loss,
+                            args.ce_weight, args.sp_weight, args.aux_weight)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    batches = min(len(x) for x in loaders)
+    total = math.ceil(batches / args.grad_accum) * args.epochs
+    if args.max_steps is not None:
+        total = min(total, args.max_steps)
+    scheduler = warmup_cosine(optimizer, total, args.warmup_steps)
+    model, optimizer, scheduler, *loaders = accelerator.prepare(model, optimizer, scheduler, *loaders)
+    event_loader = loaders[0] if event_loader is not None else None
+    clip_loader = loaders[-1] if clip_loader is not None else None
+    if vision is not None:
+        vision = vision.to(accelerator.device)
+    resume(accelerator, args)
+    core = accelerator.unwrap_model(model)
+    eval_set = None
+    if args.profile == "embedded" and args.eval_events:
+        eval_set = EventPairs("val", args.eval_events, vocab, seed=args.world_seed, cache=True)
+
+    history, metrics = [], {}
+    log_path = args.output_dir / "train_log.jsonl"
+    pbar = bar(accelerator, total, "joint", initial=progress.step)
+    model.train()
+    while progress.epoch < args.epochs and progress.step < total:
+        for loader in loaders:
+            loader.set_epoch(progress.epoch)
+        skip = progress.batch_in_epoch
+        epoch_iters = [accelerator.skip_first_batches(x, skip) if skip else x for x in loaders]
+        for step_batches in zip(*epoch_iters):
+            with accelerator.accumulate(model):
+                events = step_batches[0] if event_loader is not None else None
+                clips = step_batches[-1] if clip_loader is not None else None
+                if vision is not None:
+                    targets = clip_image_embeds(vision, events["image"])
+                    losses = model(events["audio"], batch_lengths(events, "audio"), targets,
+                                   events["combo"])
+                else:
+                    losses = model(clips, events, settings)
+                optimizer_step(accelerator, model, optimizer, scheduler, losses["loss"])
+            logs = record_step(accelerator, progress, pbar, losses, scheduler)
+            if logs is not None:
+                if accelerator.is_main_process:
+                    with open(log_path, "a") as f:
+                        f.write(json.dumps({"step": progress.step, **logs}) + "\n")
+                if progress.step >= total or progress.step == args.stop_at_step:
+                    break
+        if progress.batch_in_epoch >= min(len(x) for x in loaders):  # the epoch is complete
+            progress.epoch, progress.batch_in_epoch = progress.epoch + 1, 0
+        if progress.step == args.stop_at_step and progress.step < total:
+            accelerator.save_state()
+            accelerator.end_training()
+            return {"stopped_at_step": progress.step}
+        if eval_set is not None:
+            # every process embeds its shard; the metrics are computed on the gathered set
+            emb = embed_events(core, eval_set, accelerator, batch_size=64)
+            if accelerator.is_main_process:
+                metrics = {f"val_{k}": v for k, v in joint_metrics(core, emb, probe=False).items()}
+                metrics |= {"epoch": progress.epoch, "step": progress.step}
+                history.append(metrics)
+                accelerator.log(metrics, step=progress.step)
+                accelerator.print(" ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+        accelerator.save_state()
+    pbar.close()
+    accelerator.wait_for_everyone()
+    if args.param_hash:
+        (args.output_dir / f"param_hash_rank{accelerator.process_index}.txt").write_text(
+            param_hash(core) + "\n")
+    if accelerator.is_main_process:
+        core.save_pretrained(args.output_dir / "model")
+        write_metrics(args.output_dir / "metrics.json", metrics)
+        (args.output_dir / "history.json").write_text(json.dumps(history, indent=1) + "\n")
+    accelerator.end_training()
+    return metrics
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
