@@ -39,9 +39,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from ..hub import SafeModelHubMixin
 from .dtw import dtw_batch
 from .losses import alignment_masks
 
@@ -163,7 +163,7 @@ class _ResidualConv2d(nn.Module):
         return x + self.conv2(F.gelu(h) * cells) * cells
 
 
-class DSNet(nn.Module, PyTorchModelHubMixin, library_name="bgtai", tags=["bgtai", "ds-net"]):
+class DSNet(nn.Module, SafeModelHubMixin, library_name="bgtai", tags=["bgtai", "ds-net"]):
     """Data-pair Selection Network / Result Filter (paper eq. 3-5).
 
     Parameters
@@ -213,17 +213,6 @@ class DSNet(nn.Module, PyTorchModelHubMixin, library_name="bgtai", tags=["bgtai"
         # giving train/eval numerics that differ; keep one code path.
         return nn.TransformerEncoder(layer, c.layers, norm=nn.LayerNorm(c.d_model),
                                      enable_nested_tensor=False)
-
-    @classmethod
-    def _load_as_pickle(cls, model, model_file, map_location, strict):
-        raise ValueError(f"refusing to load pickled weights from {model_file}; DSNet loads "
-                         "model.safetensors only")
-
-    @classmethod
-    def _load_as_safetensor(cls, model, model_file, map_location, strict):
-        # The mixin defaults to strict=False, which would silently keep random weights
-        # for any missing key.
-        return super()._load_as_safetensor(model, model_file, map_location, True)
 
     def _check_inputs(self, short, long, short_mask, long_mask):
         c = self.config

@@ -30,13 +30,13 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
-from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from bgtai.audio import LogMel
 from bgtai.data.events import CLASSES, MAX_REPETITIONS
 from bgtai.data.images import SIZE_RANGE
+from bgtai.hub import SafeModelHubMixin
 from bgtai.readers.classifier import WorldClassifier
 from bgtai.readers.image import read_image, to_uint8_rgb
 
@@ -128,7 +128,7 @@ class MapperConfig:
     hidden: int = 128
 
 
-class EmbeddingMapper(nn.Module, PyTorchModelHubMixin):
+class EmbeddingMapper(nn.Module, SafeModelHubMixin):
     """Two-layer MLP ``in_dim -> out_dim``: the map from audio/gloss embeddings into image space.
 
     With the joint space (``bgtai.joint``) it is trained on pairs (audio embedding, image
@@ -157,7 +157,7 @@ class AudioEncoderConfig:
     mapper: MapperConfig = field(default_factory=MapperConfig)
 
 
-class AudioEncoder(nn.Module, PyTorchModelHubMixin):
+class AudioEncoder(nn.Module, SafeModelHubMixin):
     """Sound -> image-embedding space for the fallback (:class:`WorldAttributeEmbedder`).
 
     The loudness-keeping :class:`~bgtai.audio.LogMel` front-end lets the level reach the size
@@ -212,7 +212,7 @@ class GlossEncoderConfig:
     mapper: MapperConfig = field(default_factory=MapperConfig)
 
 
-class GlossEncoder(nn.Module, PyTorchModelHubMixin):
+class GlossEncoder(nn.Module, SafeModelHubMixin):
     """Gloss -> image-embedding space for the fallback: mean of word vectors, then the mapper.
 
     Unknown words are ignored; a gloss with no known word is refused (``ValueError``) rather

@@ -31,10 +31,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from diffusers import DDPMScheduler, DPMSolverMultistepScheduler, UNet2DConditionModel
-from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from bgtai.generate.mapping import ATTRIBUTE_DIM
+from bgtai.hub import SafeModelHubMixin
 
 MAX_STEPS = 100
 """Most sampling steps accepted (the slider's top; quality stops improving long before)."""
@@ -104,7 +104,7 @@ def patches_to_images(patches: torch.Tensor, patch: int) -> np.ndarray:
     return ((x + 1.0) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
-class ImageDecoder(nn.Module, PyTorchModelHubMixin):
+class ImageDecoder(nn.Module, SafeModelHubMixin):
     """Image embedding -> 64x64 image by diffusion (see the module docstring)."""
 
     def __init__(self, config: DecoderConfig | dict = DecoderConfig()):

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from ..align import dtw_batch
 from ..align.dsnet import DSNet, DSNetConfig
 from ..align.losses import alignment_bce, result_filter_ce, sp_loss
 from ..audio import LogMel
+from ..hub import SafeModelHubMixin
 
 TEXT, SPEECH = 0, 1
 
@@ -108,7 +108,7 @@ class DecoderLayer(nn.Module):
         return x + self.drop(self.ff(self.norms[2](x))), weights
 
 
-class Langue2Gloss(nn.Module, PyTorchModelHubMixin, library_name="bgtai",
+class Langue2Gloss(nn.Module, SafeModelHubMixin, library_name="bgtai",
                   tags=["bgtai", "gloss", "sign-language"]):
     """Shared text/speech encoder with an autoregressive gloss decoder.
 

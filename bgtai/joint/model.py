@@ -29,13 +29,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
-from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from bgtai.align.dsnet import DSNet, DSNetConfig
 from bgtai.align.losses import alignment_bce
 from bgtai.audio import SAMPLE_RATE, validate_waveform
 from bgtai.data.events import CLASSES, MAX_REPETITIONS
+from bgtai.hub import SafeModelHubMixin
 from bgtai.joint import selection as sel
 from bgtai.joint.data import batch_lengths
 from bgtai.joint.encoders import AudioEncoder, ImageEncoder, TextEncoder
@@ -151,7 +151,7 @@ class AttributeHead(nn.Module):
                 + 4.0 * pitch_err.sum() / pitched.sum().clamp_min(1))
 
 
-class JointModel(nn.Module, PyTorchModelHubMixin, library_name="bgtai",
+class JointModel(nn.Module, SafeModelHubMixin, library_name="bgtai",
                  tags=["bgtai", "unibrivl", "joint-embedding"]):
     """Audio, image and gloss/text encoders into one L2-normalised space, plus DS-Net.
 
@@ -182,15 +182,6 @@ class JointModel(nn.Module, PyTorchModelHubMixin, library_name="bgtai",
         self.dsnet = DSNet(DSNetConfig(d_in_short=c.dim, d_in_long=c.dim, d_model=c.dsnet_width,
                                        layers=1, heads=4, pair_channels=8, conv_channels=16,
                                        conv_layers=2))
-
-    @classmethod
-    def _load_as_pickle(cls, model, model_file, map_location, strict):
-        raise ValueError(f"refusing to load pickled weights from {model_file}; JointModel "
-                         "loads model.safetensors only")
-
-    @classmethod
-    def _load_as_safetensor(cls, model, model_file, map_location, strict):
-        return super()._load_as_safetensor(model, model_file, map_location, True)
 
     # ------------------------------------------------------------------ embeddings
     def embed_audio(self, wave: torch.Tensor, lengths: torch.Tensor | None = None

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from bgtai.hub import SafeModelHubMixin
 from bgtai.joint.encoders import AudioEncoder
 from bgtai.joint.model import info_nce
 
@@ -78,7 +78,7 @@ class ClipAudioConfig:
                 raise ValueError(f"ClipAudioConfig.{name} must be a positive int, got {value!r}")
 
 
-class ClipAudioProjector(nn.Module, PyTorchModelHubMixin, library_name="bgtai",
+class ClipAudioProjector(nn.Module, SafeModelHubMixin, library_name="bgtai",
                          tags=["bgtai", "audio-to-clip"]):
     """Audio encoder whose normalised output lives in a CLIP image-embedding space.
 

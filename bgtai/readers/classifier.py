@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from bgtai.data.events import CLASSES
+from bgtai.hub import SafeModelHubMixin
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "assets" / "world_classifier"
 
@@ -34,7 +34,7 @@ class WorldClassifierConfig:
     widths: list[int] = field(default_factory=lambda: [16, 32, 64, 64])
 
 
-class WorldClassifier(nn.Module, PyTorchModelHubMixin):
+class WorldClassifier(nn.Module, SafeModelHubMixin):
     """A stride-2 4x4 stem, conv blocks (3x3 conv, batch norm, ReLU, 2x2 max-pool), global
     average pooling and a linear head. The stem halves the resolution first: 2.5x cheaper than
     full-resolution blocks, and a 2-pixel step still resolves the smallest (8 px) icons.
