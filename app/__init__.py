@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import tab_alignment
+from . import tab_alignment, tab_gloss
 
 TITLE = "BGTAI: text, audio, image and any sequence, through gloss"
 
@@ -27,6 +27,7 @@ def build_demo() -> gr.Blocks:
     """Build the whole UI (no model math happens here)."""
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(INTRO)
+        tab_gloss.build()
         tab_alignment.build()
     demo.queue(default_concurrency_limit=2, max_size=64)
     return demo

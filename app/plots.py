@@ -53,3 +53,28 @@ def cost_path_figure(cost: np.ndarray, path: np.ndarray, *, labels_a=None, label
     ax.legend(loc="upper left", fontsize=8, framealpha=0.8)
     fig.colorbar(im, ax=ax, label="cost")
     return fig
+
+
+def attention_figure(attention: np.ndarray, alignment: np.ndarray, rows: list[str],
+                     cols: list[str], col_title: str) -> Figure:
+    """Cross-attention of each gloss token over the input, DS-Net's alignment outlined.
+
+    ``attention`` and ``alignment`` are ``(len(rows), len(cols))``; long column lists (speech
+    frames) get sparse tick labels.
+    """
+    n, m = attention.shape
+    fig = Figure(figsize=(min(11.0, 2.5 + 0.35 * m), min(7.0, 1.6 + 0.35 * n)),
+                 layout="constrained")
+    ax = fig.subplots()
+    im = ax.imshow(attention, aspect="auto", cmap="Blues", vmin=0, interpolation="nearest")
+    r, c = np.nonzero(alignment)
+    ax.scatter(c, r, marker="s", s=90 if m < 40 else 12, facecolors="none", edgecolors="#ff3b30",
+               linewidths=1.5, label="DS-Net alignment")
+    ax.set_yticks(range(n), rows, fontsize=8)
+    step = max(1, m // 30)
+    ax.set_xticks(range(0, m, step), cols[::step], fontsize=8, rotation=60)
+    ax.set(xlabel=col_title, ylabel="gloss token",
+           title="attention (blue) and DS-Net alignment (red)")
+    ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
+    fig.colorbar(im, ax=ax, label="cross-attention")
+    return fig

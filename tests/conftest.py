@@ -10,6 +10,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import torch  # noqa: E402
 
 from bgtai.audio import SAMPLE_RATE, write_audio  # noqa: E402
 
@@ -43,8 +44,26 @@ def sound_files(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def app_url():
+def tiny_gloss_model(tmp_path_factory):
+    """A random, tiny Langue2Gloss checkpoint (structure, not quality): the app's tests must
+    not depend on which bundled checkpoint is current."""
+    from bgtai.gloss.model import Langue2Gloss, Langue2GlossConfig
+    from bgtai.gloss.subwords import SubwordVocab
+    from bgtai.gloss.translator import GlossTranslator
+
+    vocab = SubwordVocab.train(["the children are playing", "child be play", "x-i want coffee"] * 5,
+                               vocab_size=120)
+    torch.manual_seed(0)
+    model = Langue2Gloss(Langue2GlossConfig(vocab_size=len(vocab), d_model=32, n_heads=2,
+                                            enc_layers=1, dec_layers=1, ff_dim=64,
+                                            align_d_model=16))
+    return GlossTranslator(model, vocab).save_pretrained(tmp_path_factory.mktemp("gloss"))
+
+
+@pytest.fixture(scope="session")
+def app_url(tiny_gloss_model):
     """The demo launched in this process on a free local port; closed after the session."""
+    os.environ["BGTAI_GLOSS_MODEL"] = str(tiny_gloss_model)
     from app import MAX_FILE_SIZE, build_demo
 
     demo = build_demo()

@@ -74,3 +74,40 @@ def test_bundled_example_pair(client):
     *_, summary = client.predict(handle_file(a), handle_file(b), "cosine distance", 0,
                                  api_name="/align_sounds")
     assert "DTW cost" in summary
+
+
+def _tokens(highlighted) -> list[str]:
+    return [t["token"] for t in highlighted if t["token"].strip()]
+
+
+def test_gloss_text_returns_tokens_with_confidence(client):
+    highlighted, figure, rules = client.predict("The children are playing.", 2,
+                                                api_name="/gloss_text")
+    assert rules == "**Rules:** `CHILD BE PLAY .`"
+    for item in highlighted:
+        if item["token"].strip():
+            assert 0.0 <= item["class_or_confidence"] <= 1.0
+    assert bool(figure) == bool(_tokens(highlighted))
+
+
+def test_gloss_speech_from_bundled_example(client):
+    highlighted, _, rules = client.predict(handle_file("assets/examples/speech_0.wav"), 1,
+                                           api_name="/gloss_speech")
+    assert rules == ""
+    assert isinstance(highlighted, list)
+
+
+@pytest.mark.parametrize("text", ["", "?!", "日本語", "word " * 600])
+def test_gloss_bad_text_is_an_error_and_app_keeps_serving(client, text):
+    with pytest.raises(Exception):
+        client.predict(text, 1, api_name="/gloss_text")
+    *_, rules = client.predict("I want coffee", 1, api_name="/gloss_text")
+    assert "WANT" in rules
+
+
+def test_gloss_bad_speech_is_an_error(client, sound_files):
+    for bad in ("silent", "corrupt"):
+        with pytest.raises(Exception, match="silent|could not decode"):
+            client.predict(handle_file(sound_files[bad]), 1, api_name="/gloss_speech")
+    with pytest.raises(Exception, match="Record or upload"):
+        client.predict(None, 1, api_name="/gloss_speech")

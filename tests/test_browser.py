@@ -83,3 +83,12 @@ def test_alignment_tab_microphone_and_upload(page, sound_files):
     summary = page.locator("#align-summary").inner_text()
     assert "sound B frames length\t51" in summary  # the uploaded 1 s sweep: 51 frames of 20 ms
     assert shot(page, "alignment_sounds").stat().st_size > 10_000
+
+
+def test_gloss_tab_text(page):
+    open_tab(page, "Language -> Gloss")
+    box = page.locator("#gloss-text textarea")
+    box.fill("The children are playing in the garden.")
+    page.get_by_role("button", name="Gloss the text").click()
+    page.get_by_text("CHILD BE PLAY IN GARDEN").first.wait_for()  # the rule gloss line
+    assert shot(page, "gloss_text").stat().st_size > 10_000
