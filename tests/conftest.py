@@ -63,7 +63,8 @@ def tiny_gloss_model(tmp_path_factory):
 @pytest.fixture(scope="session")
 def app_url(tiny_gloss_model):
     """The demo launched in this process on a free local port; closed after the session."""
-    os.environ["BGTAI_GLOSS_MODEL"] = str(tiny_gloss_model)
+    # the tiny model unless one is named (README screenshots use BGTAI_GLOSS_MODEL=assets/gloss)
+    os.environ.setdefault("BGTAI_GLOSS_MODEL", str(tiny_gloss_model))
     from app import MAX_FILE_SIZE, build_demo
 
     demo = build_demo()
