@@ -7,6 +7,7 @@ import os
 
 from . import MAX_FILE_SIZE, build_demo
 
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Run the BGTAI demo app.")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))

@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-FRAME_SECONDS = 0.02  # sound features in the alignment views use a 20 ms hop
+from bgtai.align.sequences import ALIGN_HOP_MS
+
+FRAME_SECONDS = ALIGN_HOP_MS / 1000  # the frame hop of the alignment views' sound features
 
 
 def spectrogram_figure(mel: np.ndarray, title: str, frame_seconds: float = FRAME_SECONDS) -> Figure:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import gradio as gr
 
-from bgtai.audio import load_audio
 from bgtai.gloss import english_to_gloss
 
 from .errors import user_errors
@@ -45,7 +44,7 @@ def gloss_speech(audio, beam_size: float):
     """Handler: recorded or uploaded speech -> the same outputs (no rule gloss: no text)."""
     if audio is None:
         raise gr.Error("Record or upload some English speech first.")
-    result = gloss_translator().from_speech(load_audio(audio), beam_size=int(beam_size))
+    result = gloss_translator().from_speech(audio, beam_size=int(beam_size))  # validates it
     return _outputs(result, "", "speech time")
 
 
