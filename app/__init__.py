@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import tab_alignment, tab_gloss
+from . import tab_about, tab_alignment, tab_gloss, tab_image
 
 TITLE = "BGTAI: text, audio, image and any sequence, through gloss"
 
 INTRO = """
 # BGTAI
 Language becomes **sign-language gloss**, sequences are **aligned** by DTW and by the learned
-DS-Net, and **sounds become images**. Everything runs on the small embedded models bundled with
-this app; no network is needed.
+DS-Net, and **sounds become images**. The default profile runs the small embedded models bundled
+with this app, with no network; the About tab says what they can and cannot do.
 """
 
 MAX_FILE_SIZE = "10mb"
@@ -29,6 +29,8 @@ def build_demo() -> gr.Blocks:
         gr.Markdown(INTRO)
         tab_gloss.build()
         tab_alignment.build()
+        tab_image.build()
+        tab_about.build()
     demo.queue(default_concurrency_limit=2, max_size=64)
     return demo
 

@@ -1,4 +1,4 @@
-"""Command line for the demo: ``python app.py [--host H] [--port N] [--share]``."""
+"""Command line for the demo: ``python app.py [--profile P] [--host H] [--port N] [--share]``."""
 
 from __future__ import annotations
 
@@ -6,10 +6,15 @@ import argparse
 import os
 
 from . import MAX_FILE_SIZE, build_demo
+from .models import PROFILES
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Run the BGTAI demo app.")
+    parser.add_argument("--profile", choices=PROFILES,
+                        default=os.environ.get("BGTAI_PROFILE", "embedded"),
+                        help="embedded: the bundled CPU models, no network (default); "
+                             "pretrained: Hugging Face backbones (see the About tab)")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     parser.add_argument("--share", action="store_true", help="create a public gradio.live link")
@@ -18,6 +23,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    os.environ["BGTAI_PROFILE"] = args.profile  # read by app.models when models load
     demo = build_demo()
     demo.launch(server_name=args.host, server_port=args.port, share=args.share,
                 max_file_size=MAX_FILE_SIZE, show_error=True)

@@ -1,7 +1,15 @@
 """The models the app serves, loaded once on first use and shared by all sessions.
 
-Paths default to the bundled ``assets/`` checkpoints; environment variables point elsewhere
-(a local folder or a Hugging Face Hub id), e.g. ``BGTAI_GLOSS_MODEL=runs/gloss/model``.
+Two profiles (``BGTAI_PROFILE``, set by ``python app.py --profile``):
+
+- ``embedded`` (default): the small checkpoints bundled in ``assets/``, CPU, no network.
+- ``pretrained``: Sound -> Image runs Stable unCLIP (``BGTAI_UNCLIP_MODEL``, default
+  ``stabilityai/stable-diffusion-2-1-unclip``) fed by an audio projector trained into CLIP
+  ViT-H/14 space (``BGTAI_CLIP_PROJECTOR``: a folder written by
+  ``train_joint --profile pretrained``); a GPU is used when there is one.
+
+Any checkpoint can be replaced with an environment variable naming a local folder or a Hugging
+Face Hub id: ``BGTAI_GLOSS_MODEL``, ``BGTAI_JOINT_MODEL``, ``BGTAI_GENERATOR_MODEL``.
 """
 
 from __future__ import annotations
@@ -10,22 +18,76 @@ import functools
 import os
 from pathlib import Path
 
-from bgtai.gloss.translator import GlossTranslator
-
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+PROFILES = ("embedded", "pretrained")
 
 
-def _location(env: str, default: Path) -> str:
+def profile() -> str:
+    """The active profile; an unknown value is an error at start-up, not a silent default."""
+    name = os.environ.get("BGTAI_PROFILE", "embedded")
+    if name not in PROFILES:
+        raise SystemExit(f"BGTAI_PROFILE must be one of {PROFILES}, got {name!r}")
+    return name
+
+
+def _location(env: str, default: str | Path) -> str:
     return os.environ.get(env) or str(default)
 
 
-@functools.cache
-def gloss_translator() -> GlossTranslator:
-    """The Langue2Gloss model; a ``ValueError`` the UI can show when it is not available."""
-    where = _location("BGTAI_GLOSS_MODEL", ASSETS / "gloss")
+def _load(what: str, env: str, default: str | Path, loader, how: str):
+    where = _location(env, default)
     try:
-        return GlossTranslator.from_pretrained(where)
+        return loader(where)
     except Exception as exc:  # missing folder, offline hub id, incompatible files
-        raise ValueError(f"The Language -> Gloss model could not be loaded from {where} ({exc}). "
-                         "Train it with `python -m train.train_gloss --output-dir runs/gloss` and "
-                         "set BGTAI_GLOSS_MODEL=runs/gloss/model.") from None
+        raise ValueError(f"The {what} could not be loaded from {where} ({exc}). {how} "
+                         f"and set {env} to its folder.") from None
+
+
+@functools.cache
+def gloss_translator():
+    """The Langue2Gloss model; a ``ValueError`` the UI can show when it is not available."""
+    from bgtai.gloss.translator import GlossTranslator
+
+    return _load("Language -> Gloss model", "BGTAI_GLOSS_MODEL", ASSETS / "gloss",
+                 GlossTranslator.from_pretrained,
+                 "Train it with `python -m train.train_gloss --output-dir runs/gloss`")
+
+
+@functools.cache
+def joint_model():
+    """The UniBriVL joint embedding (Alignment lab's world clips)."""
+    from bgtai.joint import JointModel
+
+    return _load("joint embedding model", "BGTAI_JOINT_MODEL", ASSETS / "joint",
+                 JointModel.from_pretrained,
+                 "Train it with `python -m train.train_joint --output-dir runs/joint`")
+
+
+@functools.cache
+def sound_to_image():
+    """The Sound -> Image pipeline of the active profile."""
+    if profile() == "pretrained":
+        return _pretrained_sound_to_image()
+    from bgtai.generate.pipeline import SoundToImage
+
+    return _load("Sound -> Image generator", "BGTAI_GENERATOR_MODEL", ASSETS / "generator",
+                 lambda where: SoundToImage.from_pretrained(
+                     where, gloss_translator=os.environ.get("BGTAI_GLOSS_MODEL")),
+                 "Train it with `python -m train.train_generator` (see docs/generation.md)")
+
+
+def _pretrained_sound_to_image():
+    import torch
+
+    from bgtai.generate.pretrained import UNCLIP_MODEL_ID, PretrainedSoundToImage
+
+    projector = os.environ.get("BGTAI_CLIP_PROJECTOR")
+    if not projector:
+        raise ValueError("The pretrained profile needs BGTAI_CLIP_PROJECTOR: the folder of an "
+                         "audio projector trained with `train_joint --profile pretrained`.")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = torch.float16 if device == "cuda" else torch.float32
+    return _load("Stable unCLIP pipeline", "BGTAI_UNCLIP_MODEL", UNCLIP_MODEL_ID,
+                 lambda where: PretrainedSoundToImage.from_projector(
+                     projector, where, device=device, torch_dtype=dtype),
+                 "Check the hub id or download the model first")

@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from bgtai.align.sequences import ALIGN_HOP_MS
+from bgtai.audio import log_mel
 
 FRAME_SECONDS = ALIGN_HOP_MS / 1000  # the frame hop of the alignment views' sound features
 
@@ -79,4 +80,61 @@ def attention_figure(attention: np.ndarray, alignment: np.ndarray, rows: list[st
            title="attention (blue) and DS-Net alignment (red)")
     ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
     fig.colorbar(im, ax=ax, label="cross-attention")
+    return fig
+
+
+def edit_figure(before: np.ndarray, after: np.ndarray, sr: int) -> Figure:
+    """Waveform and log-mel spectrogram of a sound before and after the sliders' edit.
+
+    Both columns share their axes and colour scale, so a gain shows as taller waves and brighter
+    bands, a pitch shift as bands moving up or down.
+    """
+    fig = Figure(figsize=(9, 4.2), layout="constrained")
+    axes = fig.subplots(2, 2, sharex="col", sharey="row")
+    mels = [log_mel(w) for w in (before, after)]
+    lo = min(float(m.min()) for m in mels) * 10
+    hi = max(float(m.max()) for m in mels) * 10
+    for col, (wave, mel, title) in enumerate(zip((before, after), mels, ("original", "edited"))):
+        seconds = len(wave) / sr
+        axes[0, col].plot(np.arange(len(wave)) / sr, wave, lw=0.4, color="#1f5fa8")
+        axes[0, col].set(title=f"{title} waveform", ylim=(-1.05, 1.05))
+        im = axes[1, col].imshow(10 * mel.T, origin="lower", aspect="auto", cmap="magma",
+                                 extent=(0, seconds, 0, mel.shape[1]), vmin=lo, vmax=hi)
+        axes[1, col].set(title=f"{title} log-mel spectrogram", xlabel="time (s)")
+    axes[0, 0].set_ylabel("amplitude")
+    axes[1, 0].set_ylabel("mel band")
+    fig.colorbar(im, ax=axes[1, :], label="dB")
+    return fig
+
+
+def selection_figure(view, frame_seconds: float) -> Figure:
+    """Pair selection on one world clip (a :class:`bgtai.joint.inspect.ClipInspection`).
+
+    Left: cosine distance between the clip's 1 s audio segments and its frames, the Result
+    Filter's DTW path, and the cells DS-Net selects. Right: DS-Net's probability per cell,
+    with the ground truth (segment and frame share a heard and seen event) outlined.
+    """
+    n_seg, n_frames = view.similarity.shape
+    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    left, right = fig.subplots(1, 2, sharey=True)
+    extent = (-0.5, n_frames - 0.5, -0.5, n_seg - 0.5)
+    im = left.imshow(1 - view.similarity, origin="lower", aspect="auto", cmap="viridis",
+                     interpolation="nearest", extent=extent)
+    rows, cols = np.nonzero(view.dtw_path)
+    left.plot(cols, rows, color="#ff3b30", lw=2, marker="o", ms=4, label="DTW path (Result Filter)")
+    rows, cols = np.nonzero(view.selected)
+    left.scatter(cols, rows, s=90, facecolors="none", edgecolors="white", linewidths=1.5,
+                 label="selected by DS-Net")
+    left.set(title="cosine distance, DTW path, DS-Net's choice", ylabel="1 s audio segment",
+             xlabel=f"video frame ({1 / frame_seconds:g} per second)")
+    left.legend(loc="upper left", fontsize=7, framealpha=0.8)
+    fig.colorbar(im, ax=left, label="1 - cosine")
+    im = right.imshow(view.dsnet_prob, origin="lower", aspect="auto", cmap="Blues", vmin=0, vmax=1,
+                      interpolation="nearest", extent=extent)
+    rows, cols = np.nonzero(view.truth)
+    right.scatter(cols, rows, marker="s", s=90, facecolors="none", edgecolors="#2ca02c",
+                  linewidths=1.5, label="ground truth")
+    right.set(title="DS-Net probability per cell", xlabel="video frame")
+    right.legend(loc="upper left", fontsize=7, framealpha=0.8)
+    fig.colorbar(im, ax=right, label="p(pair belongs together)")
     return fig

@@ -60,11 +60,51 @@ def tiny_gloss_model(tmp_path_factory):
     return GlossTranslator(model, vocab).save_pretrained(tmp_path_factory.mktemp("gloss"))
 
 
+TINY_VOCAB = ["THREE", "DESC-LOUD", "DESC-HIGH", "WHISTLE", "BELL", "three", "loud", "whistles"]
+
+
 @pytest.fixture(scope="session")
-def app_url(tiny_gloss_model):
+def tiny_joint_model(tmp_path_factory):
+    """A random, tiny UniBriVL joint model (64 px images, as the world's)."""
+    from bgtai.joint import JointConfig, JointModel
+
+    torch.manual_seed(0)
+    model = JointModel(JointConfig(vocab=TINY_VOCAB, dim=16, audio_width=16, audio_layers=1,
+                                   text_width=16, text_layers=1, heads=2, image_widths=[8, 8, 8],
+                                   dsnet_width=16))
+    folder = tmp_path_factory.mktemp("joint")
+    model.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_generator(tmp_path_factory, tiny_joint_model):
+    """A random, tiny sound-to-image pipeline folder on the tiny joint model's space."""
+    import json
+
+    from bgtai.generate.mapping import EmbeddingMapper, MapperConfig
+    from bgtai.generate.unet import DecoderConfig, ImageDecoder
+
+    folder = tmp_path_factory.mktemp("generator")
+    torch.manual_seed(0)
+    ImageDecoder(DecoderConfig(embed_dim=16, block_out_channels=[16, 16], norm_num_groups=8,
+                               default_steps=2)).save_pretrained(folder / "decoder")
+    for name in ("audio_mapper", "gloss_mapper"):
+        EmbeddingMapper(MapperConfig(in_dim=16, out_dim=16, hidden=16)).save_pretrained(folder / name)
+    (folder / "pipeline.json").write_text(json.dumps(
+        {"embedder": "joint", "joint": os.path.relpath(tiny_joint_model, folder)}))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def app_url(tiny_gloss_model, tiny_joint_model, tiny_generator):
     """The demo launched in this process on a free local port; closed after the session."""
-    # the tiny model unless one is named (README screenshots use BGTAI_GLOSS_MODEL=assets/gloss)
-    os.environ.setdefault("BGTAI_GLOSS_MODEL", str(tiny_gloss_model))
+    # tiny random models, so the app's tests do not depend on which checkpoints are current;
+    # BGTAI_TEST_MODELS=bundled serves assets/ instead (the README's screenshots)
+    if os.environ.get("BGTAI_TEST_MODELS") != "bundled":
+        os.environ.setdefault("BGTAI_GLOSS_MODEL", str(tiny_gloss_model))
+        os.environ.setdefault("BGTAI_JOINT_MODEL", str(tiny_joint_model))
+        os.environ.setdefault("BGTAI_GENERATOR_MODEL", str(tiny_generator))
     from app import MAX_FILE_SIZE, build_demo
 
     demo = build_demo()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -14,10 +17,10 @@ def client(app_url):
 
 
 def test_align_sounds_returns_plots_and_summary(client, sound_files):
-    spec_a, spec_b, tokens, matrix, summary = client.predict(
+    spec_a, spec_b, matrix, summary = client.predict(
         handle_file(sound_files["slow"]), handle_file(sound_files["fast"]), "cosine distance", 0,
         api_name="/align_sounds")
-    assert spec_a and spec_b and matrix and not tokens
+    assert spec_a and spec_b and matrix
     # 1.5 s and 1.0 s at a 20 ms hop (centred frames): 76 and 51 frames
     assert "| sound A frames length | 76 |" in summary
     assert "| sound B frames length | 51 |" in summary
@@ -49,11 +52,15 @@ def test_missing_sound_is_an_error(client, sound_files):
 
 
 def test_align_texts_defaults_to_gloss(client):
-    _, _, tokens, text_b, matrix, summary = client.predict(
+    tokens, text_b, matrix, summary = client.predict(
         "The children are playing in the garden.", "", 0, api_name="/align_texts")
     assert text_b and text_b == text_b.upper()  # the gloss of A filled in
     assert "CHILD" in text_b
     assert "**A:**" in tokens and matrix
+    # DS-Net's reading of the gloss is scored against the DTW path
+    ce = float(summary.split("CE (eq. 5) | ")[1].split(" |")[0])
+    sp = float(summary.split("SP-Loss (eq. 6) | ")[1].split(" |")[0])
+    assert ce > 0 and 0 <= sp <= 1
 
 
 @pytest.mark.parametrize("text", ["", "   ", "?!...", "\u0000\u0007", "word " * 600,
@@ -111,3 +118,142 @@ def test_gloss_bad_speech_is_an_error(client, sound_files):
             client.predict(handle_file(sound_files[bad]), 1, api_name="/gloss_speech")
     with pytest.raises(Exception, match="Record or upload"):
         client.predict(None, 1, api_name="/gloss_speech")
+
+
+def test_world_clip_inspection(client):
+    audio, frames, figure, summary = client.predict("test", 3, api_name="/inspect_clip")
+    assert audio and frames and figure
+    assert "DS-Net vs DTW path: CE (eq. 5)" in summary and "true (segment, frame) pairs" in summary
+
+
+@pytest.mark.parametrize("split,index,match", [("train", 0, "not in the list of choices"),
+                                               ("test", 5000, "clip number|maximum")])
+def test_world_clip_bad_input(client, split, index, match):
+    with pytest.raises(Exception, match=match):
+        client.predict(split, index, api_name="/inspect_clip")
+
+
+def test_sound_to_image_with_sliders_and_mix(client, sound_files):
+    image, edited, plots = client.predict(handle_file(sound_files["slow"]), 6, -3, None, 0, 1, 2,
+                                          api_name="/sound_to_image")
+    assert image and edited and plots
+    from PIL import Image
+
+    picture = Image.open(image)
+    assert picture.size == (64, 64)
+    mixed, *_ = client.predict(handle_file(sound_files["slow"]), 0, 0, handle_file(image), 0.5, 1,
+                               2, api_name="/sound_to_image")
+    assert Image.open(mixed).size == (64, 64)
+
+
+def test_same_seed_same_picture(client, sound_files):
+    from PIL import Image
+
+    def picture(seed):
+        path, *_ = client.predict(handle_file(sound_files["fast"]), 0, 0, None, 0, seed, 2,
+                                  api_name="/sound_to_image")
+        return np.asarray(Image.open(path))
+
+    np.testing.assert_array_equal(picture(4), picture(4))
+    assert not np.array_equal(picture(4), picture(5))
+
+
+def test_slider_preview_edits_the_sound(client, sound_files):
+    import soundfile as sf
+
+    edited, plots = client.predict(handle_file(sound_files["slow"]), 12, 0, api_name="/preview_edit")
+    louder, _ = sf.read(edited)
+    quiet, _ = sf.read(client.predict(handle_file(sound_files["slow"]), 0, 0,
+                                      api_name="/preview_edit")[0])
+    assert plots and np.abs(louder).max() > 3 * np.abs(quiet).max()
+
+
+@pytest.mark.parametrize("bad,message", [("silent", "silent"), ("corrupt", "could not decode"),
+                                         (None, "Record or upload a sound")])
+def test_sound_to_image_bad_sounds(client, sound_files, bad, message):
+    sound = None if bad is None else handle_file(sound_files[bad])
+    with pytest.raises(Exception, match=message):
+        client.predict(sound, 0, 0, None, 0, 0, 2, api_name="/sound_to_image")
+    image, *_ = client.predict(handle_file(sound_files["fast"]), 0, 0, None, 0, 0, 2,
+                               api_name="/sound_to_image")
+    assert image
+
+
+def test_mix_without_picture_and_extreme_sliders(client, sound_files):
+    with pytest.raises(Exception, match="reference picture"):
+        client.predict(handle_file(sound_files["fast"]), 0, 0, None, 0.5, 0, 2,
+                       api_name="/sound_to_image")
+    with pytest.raises(Exception, match="greater than maximum"):  # the slider's own bounds
+        client.predict(handle_file(sound_files["fast"]), 1e6, 0, None, 0, 0, 2,
+                       api_name="/sound_to_image")
+    image, *_ = client.predict(handle_file(sound_files["fast"]), 30, -24, None, 0, 0, 2,
+                               api_name="/sound_to_image")  # the slider's ends
+    assert image
+
+
+def test_text_and_speech_to_image_through_gloss(client):
+    image, gloss = client.predict("three loud high whistles", None, 0, 0, 2,
+                                  api_name="/text_to_image")
+    assert image and "DESC-LOUD" in gloss
+    image, gloss = client.predict(handle_file("assets/examples/speech_0.wav"), None, 0, 0, 2,
+                                  api_name="/speech_to_image")
+    assert image and gloss.startswith("**Gloss:**")
+    with pytest.raises(Exception):
+        client.predict("日本語", None, 0, 0, 2, api_name="/text_to_image")
+
+
+def test_about_tab_shows_every_model_card():
+    from app.tab_about import model_cards
+
+    names = [name for name, _ in model_cards()]
+    assert {"gloss", "world_classifier"} <= set(names)
+    assert all(card.strip() for _, card in model_cards())
+
+
+def test_gpu_handlers_use_spaces_gpu_when_on_spaces(monkeypatch):
+    import importlib
+    import sys
+    import types
+
+    calls = []
+    fake = types.ModuleType("spaces")
+    fake.GPU = lambda fn: calls.append(fn.__name__) or fn
+    monkeypatch.setitem(sys.modules, "spaces", fake)
+    import app.gpu
+
+    gpu = importlib.reload(app.gpu).gpu
+    handler = gpu(lambda: "drawn")
+    assert handler() == "drawn" and calls == ["<lambda>"]
+    monkeypatch.delitem(sys.modules, "spaces")
+    importlib.reload(app.gpu)
+
+
+def test_profiles(monkeypatch):
+    from app import cli, models
+
+    assert cli.parse_args(["--profile", "pretrained"]).profile == "pretrained"
+    monkeypatch.setenv("BGTAI_PROFILE", "bogus")
+    with pytest.raises(SystemExit, match="BGTAI_PROFILE"):
+        models.profile()
+    monkeypatch.setenv("BGTAI_PROFILE", "pretrained")
+    monkeypatch.delenv("BGTAI_CLIP_PROJECTOR", raising=False)
+    with pytest.raises(ValueError, match="BGTAI_CLIP_PROJECTOR"):
+        models._pretrained_sound_to_image()
+
+
+def test_serves_no_file_beyond_its_own(app_url):
+    import httpx
+
+    for path in ("/etc/passwd", "README.md", "app/models.py", "assets/gloss/config.json"):
+        reply = httpx.get(f"{app_url.rstrip('/')}/gradio_api/file={Path(path).resolve()}")
+        assert reply.status_code in (403, 404), path
+
+
+def test_uploads_over_the_limit_are_refused(app_url, tmp_path):
+    import httpx
+
+    big = tmp_path / "big.wav"
+    big.write_bytes(b"\0" * (11 * 1024 * 1024))
+    with big.open("rb") as f:
+        reply = httpx.post(f"{app_url.rstrip('/')}/gradio_api/upload", files={"files": f})
+    assert reply.status_code == 413

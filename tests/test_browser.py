@@ -1,7 +1,9 @@
 """A real headless Chromium (Debian's) drives the app like a person: every tab, screenshots.
 
 Screenshots go to ``$BGTAI_SCREENSHOTS`` (default ``test-artifacts/screenshots``); the README's
-pictures are made with ``BGTAI_SCREENSHOTS=docs/img python -m pytest tests/test_browser.py``.
+pictures are made with
+``BGTAI_SCREENSHOTS=docs/img/screenshots BGTAI_TEST_MODELS=bundled python -m pytest tests/test_browser.py``
+(the bundled checkpoints instead of the tiny random ones).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def page(app_url, sound_files):
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         page.goto(app_url)
-        page.get_by_role("tab", name="Alignment").wait_for()
+        page.get_by_role("tab", name="Alignment lab").wait_for()
         yield page
         browser.close()
 
@@ -56,17 +58,17 @@ def open_tab(page, name: str):
 
 
 def test_alignment_tab_texts(page):
-    open_tab(page, "Alignment")
-    open_tab(page, "Two texts")
+    open_tab(page, "Alignment lab")
+    open_tab(page, "Sentence and gloss")
     page.get_by_role("button", name="Align the texts").click()
-    page.get_by_text("mean cost per step").first.wait_for()
+    page.locator("#align-text-summary").get_by_text("SP-Loss").wait_for()
     # the gloss of the default sentence was filled in as text B
     assert "CHILD" in page.get_by_label("Text B (leave empty to use the gloss of A)").input_value()
     assert shot(page, "alignment_texts").stat().st_size > 10_000
 
 
 def test_alignment_tab_microphone_and_upload(page, sound_files):
-    open_tab(page, "Alignment")
+    open_tab(page, "Alignment lab")
     open_tab(page, "Two sounds")
     # sound A from the (fake) microphone: Chromium plays the slow sweep as the mic input
     mic = page.locator("#align-sound-a")
@@ -92,3 +94,46 @@ def test_gloss_tab_text(page):
     page.get_by_role("button", name="Gloss the text").click()
     page.get_by_text("CHILD BE PLAY IN GARDEN").first.wait_for()  # the rule gloss line
     assert shot(page, "gloss_text").stat().st_size > 10_000
+
+
+def test_alignment_tab_world_clip(page):
+    open_tab(page, "Alignment lab")
+    open_tab(page, "World clip: sound vs frames")
+    page.get_by_role("button", name="Show the clip").click()
+    page.locator("#clip-summary").get_by_text("DS-Net selected pairs that are true").wait_for()
+    page.locator("#clip-frames img").wait_for()
+    assert shot(page, "alignment_clip").stat().st_size > 10_000
+
+
+def test_sound_to_image_tab(page, sound_files):
+    open_tab(page, "Sound -> Image")
+    # the sound from the (fake) microphone
+    mic = page.locator("#image-sound")
+    mic.get_by_role("button", name="Record", exact=True).click()
+    page.wait_for_timeout(2000)
+    mic.get_by_role("button", name="Stop").first.click()
+    mic.get_by_role("button", name="Play", exact=True).wait_for()
+    page.get_by_role("button", name="Make the picture").click()
+    picture = page.locator("#image-output img")
+    picture.wait_for()
+    first = picture.get_attribute("src")
+    # the volume slider: typing a value fires the preview, releasing it redraws the picture
+    gain = page.locator("#image-gain input[type=number]")
+    gain.fill("12")
+    gain.press("Enter")
+    page.get_by_role("button", name="Make the picture").click()
+    page.wait_for_function("src => document.querySelector('#image-output img')?.src !== src", arg=first)
+    assert shot(page, "sound_to_image").stat().st_size > 10_000
+
+
+def test_sound_to_image_from_words(page):
+    open_tab(page, "Sound -> Image")
+    open_tab(page, "From words")
+    page.get_by_role("button", name="Picture from the text").click()
+    page.get_by_text("DESC-LOUD").first.wait_for()
+
+
+def test_about_tab(page):
+    open_tab(page, "About")
+    page.get_by_text("Profiles").first.wait_for()
+    assert shot(page, "about").stat().st_size > 10_000

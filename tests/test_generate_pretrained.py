@@ -140,3 +140,31 @@ def test_errors(pipe):
         wrong(_tone(), SR, steps=2)
     with pytest.raises(ValueError, match="positive"):
         PretrainedSoundToImage(pipe, RecordingProjector(), image_embed_norm=-1.0)
+
+
+def test_mixing_moves_towards_the_picture(pipe):
+    gen = PretrainedSoundToImage(pipe, RecordingProjector())
+    gen.calibrate(_images())
+    picture = _images(1)[0]
+    target = gen.embed_images([picture])[0]
+    full = gen(_tone(), SR, steps=1, mix_image=picture, mix_weight=1.0)
+    torch.testing.assert_close(full.embedding, target)
+    half = gen(_tone(), SR, steps=1, mix_image=picture, mix_weight=0.5)
+    torch.testing.assert_close(half.embedding, 0.5 * (half.source_embedding + target))
+    with pytest.raises(ValueError, match="mix_image"):
+        gen(_tone(), SR, steps=1, mix_weight=0.5)
+
+
+def test_from_projector_loads_and_calibrates(pipe, tmp_path):
+    """The app's pretrained profile: projector checkpoint + pipeline folder (no download)."""
+    from bgtai.joint.pretrained import ClipAudioConfig, ClipAudioProjector
+
+    torch.manual_seed(0)
+    ClipAudioProjector(ClipAudioConfig(dim=DIM, width=16, layers=1)).save_pretrained(tmp_path / "proj")
+    pipe.save_pretrained(tmp_path / "unclip")
+    gen = PretrainedSoundToImage.from_projector(str(tmp_path / "proj"), str(tmp_path / "unclip"),
+                                                n_calibration=2)
+    assert gen.image_embed_norm > 0
+    out = gen(_tone(), SR, steps=1, seed=0)
+    assert out.image.shape == (16, 16, 3)
+    assert out.embedding.norm().item() == pytest.approx(gen.image_embed_norm, rel=1e-4)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -75,6 +77,41 @@ def test_result_carries_probabilities_attention_and_alignment(trained):
     rows = [np.flatnonzero(row) for row in r.alignment]
     assert all(len(cols) for cols in rows)
     assert all(later.min() >= earlier.max() for earlier, later in zip(rows, rows[1:]))
+
+
+def full_prefix_greedy(model, memory, mem_pad, max_len):
+    """Greedy decoding that re-runs :meth:`Langue2Gloss.decode` on the whole prefix each step:
+    the reference for the cached incremental decoding."""
+    seq = torch.full((memory.shape[0], 1), model.config.bos_id)
+    done = torch.zeros(memory.shape[0], dtype=torch.bool)
+    for _ in range(max_len):
+        nxt = model.decode(seq, memory, mem_pad)[0][:, -1].argmax(-1)
+        nxt = torch.where(done, torch.full_like(nxt, model.config.pad_id), nxt)
+        seq = torch.cat([seq, nxt[:, None]], 1)
+        done |= nxt == model.config.eos_id
+        if bool(done.all()):
+            break
+    return seq[:, 1:]
+
+
+def test_incremental_greedy_matches_the_full_prefix(trained, vocab):
+    model = trained.model
+    data = GlossPairs(vocab, PAIRS)
+    batch = data.collate([data[i] for i in range(len(data))])  # padded memories
+    with torch.no_grad():
+        memory = model.encode_text(batch["text_ids"], batch["text_pad"])
+        assert torch.equal(model.greedy(memory, batch["text_pad"], 30),
+                           full_prefix_greedy(model, memory, batch["text_pad"], 30))
+    # longer outputs: the bundled checkpoint (any weights do) on speech and on a long sentence
+    bundled = GlossTranslator.from_pretrained(Path(__file__).parents[1] / "assets" / "gloss")
+    speech = bundled.encode_speech(render_speech("a loud whistle then two claps in the garden"))
+    text = bundled.encode_text("Mr President, I would like to thank the rapporteur for his "
+                               "excellent report on the budget of the coming year.")
+    with torch.no_grad():
+        for memory, pad in (speech[:2], text[:2]):
+            ids = bundled.model.greedy(memory, pad, 40)
+            assert ids.shape[1] > 5
+            assert torch.equal(ids, full_prefix_greedy(bundled.model, memory, pad, 40))
 
 
 def test_save_and_load_round_trip(trained, tmp_path):

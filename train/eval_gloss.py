@@ -27,7 +27,6 @@ from bgtai.data.corpus import split_of, training_corpus, world_descriptions
 from bgtai.data.speech import speak_many
 from bgtai.eval import gloss_bleu4, token_error_rate
 from bgtai.gloss import english_to_gloss, gloss_alignment, tokenize_words
-from bgtai.gloss.data import gloss_ids
 from bgtai.gloss.translator import GlossTranslator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,16 +64,7 @@ def word_alignment_f1(translator: GlossTranslator, pairs: list[tuple[str, str]])
     """DS-Net vs the rules' word alignment, teacher-forced on the rule gloss."""
     predicted, target = [], []
     for text, gloss in pairs:
-        memory, pad, word_ids, words = translator.encode_text(text)
-        ids = torch.tensor([gloss_ids(translator.vocab, gloss)[1:]], device=memory.device)
-        align = translator.model.inspect(ids, memory, pad)[2][0].cpu().numpy()
-        _, piece_word = translator.vocab.decode_words(ids[0].tolist())
-        g_words = len(gloss.split())
-        pred = np.zeros((g_words, len(words)), dtype=bool)
-        for q, gw in enumerate(piece_word):
-            if gw >= 0:
-                for t in np.flatnonzero(align[q]):
-                    pred[gw, word_ids[t]] = True
+        pred = translator.force(text, gloss).alignment
         truth = np.zeros_like(pred)
         for gw, sources in enumerate(gloss_alignment(text)):
             truth[gw, list(sources)] = True

@@ -10,6 +10,11 @@ CPU recipe that makes the bundled ``assets/gloss`` checkpoint (about 30 minutes 
     python -m train.train_gloss --output-dir runs/gloss --epochs 6
 
 GPUs: ``accelerate launch -m train.train_gloss --output-dir runs/gloss --mixed-precision bf16``.
+
+Pretrained backend: ``--text-backbone bert-base-uncased`` and ``--speech-backbone
+microsoft/wavlm-base-plus`` (Hugging Face ids or folders) replace the pre-nets with those
+encoders, fine-tuned at ``--backbone-lr``; text is then read with the backbone's tokenizer
+(docs/gloss.md).
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from torch.utils.data import DataLoader
 from bgtai.data.corpus import training_corpus
 from bgtai.data.speech import speak_many
 from bgtai.eval import gloss_bleu4, token_error_rate
+from bgtai.gloss import tokenize_words
+from bgtai.gloss.backbones import BackboneTokenizer
 from bgtai.gloss.data import GlossPairs
 from bgtai.gloss.model import Langue2Gloss, Langue2GlossConfig
 from bgtai.gloss.subwords import SubwordVocab
@@ -63,17 +70,42 @@ def parse_args(argv=None):
                    help="weight of the speech-to-text pull term")
     p.add_argument("--eval-pairs", type=int, default=300, help="val pairs decoded each epoch")
     p.add_argument("--warmup-steps", type=int, default=300)
+    p.add_argument("--text-backbone", default=None,
+                   help="Hugging Face id or folder of a BERT-class text encoder "
+                        "(e.g. bert-base-uncased)")
+    p.add_argument("--speech-backbone", default=None,
+                   help="Hugging Face id or folder of a WavLM/HuBERT-class speech encoder "
+                        "(e.g. microsoft/wavlm-base-plus)")
+    p.add_argument("--backbone-lr", type=float, default=3e-5,
+                   help="peak learning rate of the pretrained backbones")
     return p.parse_args(argv)
 
 
-def build_data(args, accelerator):
-    """Corpus splits, the vocabulary (trained on the train split only) and the datasets."""
+def use_text_tokenizer(dataset: GlossPairs, texts: list[str], vocab: SubwordVocab,
+                       text_tokenizer: BackboneTokenizer) -> None:
+    """Re-encode the text side of ``dataset`` (built from ``texts``) with a text backbone's
+    tokenizer. The Result Filter targets follow: a token is aligned wherever its word is, as
+    with the vocabulary's pieces."""
+    for k, text in enumerate(texts):
+        words = tokenize_words(text)
+        _, piece_word = vocab.encode_words(words)
+        ids, token_word = text_tokenizer.encode_words(words)
+        first_piece = [piece_word.index(w) for w in range(len(words))]
+        dataset.text[k] = ids
+        dataset.align[k] = dataset.align[k][:, first_piece][:, token_word]
+
+
+def build_data(args, accelerator, text_tokenizer: BackboneTokenizer | None = None):
+    """Corpus splits, the vocabulary (trained on the train split only) and the datasets (their
+    text read with ``text_tokenizer`` if given)."""
     train_pairs = training_corpus(args.seed, "train", n_world=args.n_world, limit=args.max_pairs)
     val_pairs = training_corpus(args.seed, "val", n_world=args.n_world, limit=args.eval_pairs)
     rng = np.random.default_rng(args.seed)
     vocab = SubwordVocab.train((s.lower() for pair in train_pairs for s in pair),
                                vocab_size=args.vocab_size)
     text_set = GlossPairs(vocab, train_pairs)
+    if text_tokenizer is not None:
+        use_text_tokenizer(text_set, [t for t, _ in train_pairs], vocab, text_tokenizer)
     speech_set = val_speech = None
     if args.speech_pairs > 0:
         short = [p for p in train_pairs if len(p[0].split()) <= args.speech_max_words]
@@ -82,6 +114,8 @@ def build_data(args, accelerator):
         waves = speak_many([t for t, _ in chosen], split="train", seed=args.seed,
                            workers=workers, progress=accelerator.is_local_main_process)
         speech_set = GlossPairs(vocab, chosen, waves)
+        if text_tokenizer is not None:
+            use_text_tokenizer(speech_set, [t for t, _ in chosen], vocab, text_tokenizer)
         val_short = [p for p in val_pairs if len(p[0].split()) <= args.speech_max_words]
         val_speech = GlossPairs(vocab, val_short, speak_many(
             [t for t, _ in val_short], split="val", seed=args.seed + 1, workers=workers))
@@ -89,9 +123,9 @@ def build_data(args, accelerator):
 
 
 @torch.no_grad()
-def evaluate(model, vocab, val_pairs, val_speech, device) -> dict[str, float]:
+def evaluate(translator: GlossTranslator, val_pairs, val_speech) -> dict[str, float]:
     """Greedy-decode the val texts (and val speech): BLEU-4 and token error rate."""
-    translator = GlossTranslator(model, vocab)
+    model, vocab = translator.model, translator.vocab
     model.eval()
     refs = [g for _, g in val_pairs]
     hyps = [translator.from_text(t).text for t, _ in val_pairs]
@@ -111,11 +145,19 @@ def evaluate(model, vocab, val_pairs, val_speech, device) -> dict[str, float]:
 def main(argv=None) -> dict[str, float]:
     args = parse_args(argv)
     accelerator, progress = make_accelerator(args, "gloss", find_unused_parameters=True)
-    vocab, text_set, speech_set, val_pairs, val_speech = build_data(args, accelerator)
+    text_tokenizer = None
+    if args.text_backbone:
+        with accelerator.main_process_first():  # one process downloads, the others read the cache
+            text_tokenizer = BackboneTokenizer.from_pretrained(args.text_backbone)
+    vocab, text_set, speech_set, val_pairs, val_speech = build_data(args, accelerator,
+                                                                    text_tokenizer)
     config = Langue2GlossConfig(vocab_size=len(vocab), d_model=args.d_model, n_heads=args.heads,
                                 enc_layers=args.enc_layers, dec_layers=args.dec_layers,
-                                ff_dim=args.ff_dim, dropout=args.dropout)
-    model = Langue2Gloss(config)
+                                ff_dim=args.ff_dim, dropout=args.dropout,
+                                text_backbone=args.text_backbone,
+                                speech_backbone=args.speech_backbone)
+    with accelerator.main_process_first():
+        model = Langue2Gloss(config)
     # Loaders get generators of their own: creating an iterator draws a seed from its
     # generator, which must not be the global one that dropout uses, or a resumed run (which
     # creates its iterator after restoring the RNG) would see other dropout masks.
@@ -127,7 +169,14 @@ def main(argv=None) -> dict[str, float]:
         speech_set, batch_size=max(8, args.batch_size // 4),
         sampler=EpochShuffle(len(speech_set), args.seed + 1), collate_fn=speech_set.collate,
         drop_last=True, generator=torch.Generator().manual_seed(args.seed + 1))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    # pretrained backbones are fine-tuned gently: the rate that trains the rest from scratch
+    # would wipe out what they learned
+    pretrained = model.pretrained_parameters()
+    pretrained_ids = {id(p) for p in pretrained}
+    groups = [{"params": [p for p in model.parameters() if id(p) not in pretrained_ids]}]
+    if pretrained:
+        groups.append({"params": pretrained, "lr": args.backbone_lr})
+    optimizer = torch.optim.AdamW(groups, lr=args.lr, weight_decay=args.weight_decay)
     steps_per_epoch = math.ceil(len(text_loader) / args.grad_accum)
     total = steps_per_epoch * args.epochs
     if args.max_steps is not None:
@@ -138,7 +187,7 @@ def main(argv=None) -> dict[str, float]:
     if speech_loader is not None:
         speech_loader = accelerator.prepare(speech_loader)
     resume(accelerator, args)
-    core = accelerator.unwrap_model(model)
+    translator = GlossTranslator(accelerator.unwrap_model(model), vocab, text_tokenizer)
 
     def speech_batches(epoch: int, skip: int):
         """Speech batches cycling within an epoch, in an order fixed by (seed, epoch)."""
@@ -177,7 +226,7 @@ def main(argv=None) -> dict[str, float]:
             accelerator.end_training()
             return {"stopped_at_step": progress.step}
         if accelerator.is_main_process:
-            metrics = evaluate(core, vocab, val_pairs, val_speech, accelerator.device)
+            metrics = evaluate(translator, val_pairs, val_speech)
             metrics["epoch"] = progress.epoch
             accelerator.log(metrics, step=progress.step)
             accelerator.print(" ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
@@ -185,7 +234,7 @@ def main(argv=None) -> dict[str, float]:
     pbar.close()
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        GlossTranslator(core, vocab).save_pretrained(args.output_dir / "model")
+        translator.save_pretrained(args.output_dir / "model")
         write_metrics(args.output_dir / "metrics.json", metrics)
     accelerator.end_training()
     return metrics

@@ -166,7 +166,11 @@ def main(argv=None) -> dict:
     if args.profile == "embedded" and args.eval_events:
         eval_set = EventPairs("val", args.eval_events, vocab, seed=args.world_seed, cache=True)
 
-    history, metrics = [], {}
+    # per-epoch val metrics, written every epoch so a resumed run keeps the earlier ones
+    history_path = args.output_dir / "history.json"
+    history = [h for h in (json.loads(history_path.read_text()) if history_path.is_file() else [])
+               if h["step"] <= progress.step]
+    metrics: dict[str, float] = {}
     log_path = args.output_dir / "train_log.jsonl"
     pbar = bar(accelerator, total, "joint", initial=progress.step)
     model.train()
@@ -206,6 +210,7 @@ def main(argv=None) -> dict:
                 metrics = {f"val_{k}": v for k, v in joint_metrics(core, emb, probe=False).items()}
                 metrics |= {"epoch": progress.epoch, "step": progress.step}
                 history.append(metrics)
+                history_path.write_text(json.dumps(history, indent=1) + "\n")
                 accelerator.log(metrics, step=progress.step)
                 accelerator.print(" ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
         accelerator.save_state()
@@ -217,7 +222,6 @@ def main(argv=None) -> dict:
     if accelerator.is_main_process:
         core.save_pretrained(args.output_dir / "model")
         write_metrics(args.output_dir / "metrics.json", metrics)
-        (args.output_dir / "history.json").write_text(json.dumps(history, indent=1) + "\n")
     accelerator.end_training()
     return metrics
 

@@ -30,6 +30,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
@@ -67,16 +68,22 @@ class Embedder(Protocol):
         """Gloss strings (``"THREE DESC-LOUD WHISTLE"``) -> ``(B, dim)``."""
 
 
-def _images_array(images) -> np.ndarray:
-    """A ``(B, H, W, 3)`` uint8 array from one image or a batch (array, list or PIL)."""
+def _images_array(images, size: int | None = None) -> np.ndarray:
+    """A ``(B, H, W, 3)`` uint8 array from one image or a batch (array, list or PIL); with
+    ``size``, pictures of another size are resized to ``size x size`` (any upload works)."""
     if isinstance(images, (list, tuple)):
-        return np.stack([to_uint8_rgb(im) for im in images])
-    arr = np.asarray(images)
-    if arr.ndim == 3:
-        return to_uint8_rgb(arr)[None]
-    if arr.ndim != 4:
-        raise ValueError(f"expected (H, W, 3) or (B, H, W, 3) images, got shape {arr.shape}")
-    return np.stack([to_uint8_rgb(im) for im in arr])
+        items = list(images)
+    else:
+        arr = np.asarray(images)
+        if arr.ndim not in (3, 4):
+            raise ValueError(f"expected (H, W, 3) or (B, H, W, 3) images, got shape {arr.shape}")
+        items = [arr] if arr.ndim == 3 else list(arr)
+    rgb = [to_uint8_rgb(im) for im in items]
+    if size is not None:
+        rgb = [im if im.shape[:2] == (size, size) else
+               np.asarray(Image.fromarray(im).resize((size, size), Image.Resampling.BICUBIC))
+               for im in rgb]
+    return np.stack(rgb)
 
 
 def attribute_embedding(images, classifier: WorldClassifier) -> torch.Tensor:
@@ -300,7 +307,7 @@ class JointEmbedder:
 
     @torch.no_grad()
     def embed_images(self, images) -> torch.Tensor:
-        arr = _images_array(images)
+        arr = _images_array(images, self.joint.config.image_size)
         return self.joint.embed_image(torch.from_numpy(arr).permute(0, 3, 1, 2))
 
     @torch.no_grad()

@@ -64,13 +64,15 @@ class GenerationResult:
     gloss: str | None = None
 
 
-def _check_seed(seed) -> int:
+def check_seed(seed) -> int:
+    """``seed`` validated: a non-negative integer below 2**63."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     return int(seed)
 
 
-def _check_mix(mix_image, mix_weight) -> float:
+def check_mix(mix_image, mix_weight) -> float:
+    """``mix_weight`` validated: a number in [0, 1], and > 0 only with a ``mix_image``."""
     if isinstance(mix_weight, bool) or not isinstance(mix_weight, (int, float, np.integer, np.floating)):
         raise ValueError(f"mix_weight must be a number in [0, 1], got {mix_weight!r}")  # noqa: TRY004
     weight = float(mix_weight)
@@ -161,7 +163,7 @@ class SoundToImage:
 
     def mix(self, embedding: torch.Tensor, mix_image=None, mix_weight: float = 0.0) -> torch.Tensor:
         """Linear interpolation towards ``mix_image``'s embedding (Fig. 3, right)."""
-        weight = _check_mix(mix_image, mix_weight)
+        weight = check_mix(mix_image, mix_weight)
         if weight == 0.0:
             return embedding
         target = self.embedder.embed_images(mix_image)[0]
@@ -174,7 +176,7 @@ class SoundToImage:
         ``same_noise`` starts every image from the same noise draw (the first of ``seed``), so a
         batch of slider settings differs only in what the sliders changed.
         """
-        generator = torch.Generator().manual_seed(_check_seed(seed))
+        generator = torch.Generator().manual_seed(check_seed(seed))
         noise = None
         if same_noise:
             c = self.decoder.config
@@ -206,7 +208,7 @@ class SoundToImage:
         """
         wave = load_audio(audio, sr)
         gain_db, semitones = clamp_gain(gain_db), clamp_semitones(semitones)
-        _check_mix(mix_image, mix_weight)
+        check_mix(mix_image, mix_weight)
         edited = self.edit(wave, gain_db=gain_db, semitones=semitones)
         source = self.embedder.embed_audio([edited])[0]
         return self._finish(source, edited, None, mix_image, mix_weight, steps, seed, guidance_scale)
@@ -233,7 +235,7 @@ class SoundToImage:
         """Generate a picture from a gloss string."""
         if not isinstance(gloss, str) or not gloss.strip():
             raise ValueError("the gloss is empty")
-        _check_mix(mix_image, mix_weight)
+        check_mix(mix_image, mix_weight)
         source = self.embedder.embed_gloss([gloss])[0]
         return self._finish(source, None, gloss, mix_image, mix_weight, steps, seed, guidance_scale)
 

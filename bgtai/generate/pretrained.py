@@ -24,7 +24,7 @@ import torch
 
 from bgtai.audio import AudioSource, load_audio
 from bgtai.generate.edits import apply_gain, pitch_shift
-from bgtai.generate.pipeline import GenerationResult, _check_seed
+from bgtai.generate.pipeline import GenerationResult, check_seed, check_mix
 from bgtai.generate.unet import MAX_STEPS
 
 UNCLIP_MODEL_ID = "stabilityai/stable-diffusion-2-1-unclip"
@@ -63,6 +63,27 @@ class PretrainedSoundToImage:
 
         return cls(StableUnCLIPImg2ImgPipeline.from_pretrained(model_id, **kwargs), audio_projector)
 
+    @classmethod
+    def from_projector(cls, projector: str, model_id: str = UNCLIP_MODEL_ID, *, device: str = "cpu",
+                       n_calibration: int = 16, **kwargs) -> PretrainedSoundToImage:
+        """The whole pretrained profile: a :class:`~bgtai.joint.pretrained.ClipAudioProjector`
+        checkpoint (folder or hub id) and the unCLIP pipeline on ``device``, calibrated on
+        ``n_calibration`` world pictures (val split)."""
+        from bgtai.data.world import WorldDataset
+        from bgtai.joint.pretrained import ClipAudioProjector
+
+        audio = ClipAudioProjector.from_pretrained(projector).to(device).eval()
+
+        @torch.no_grad()
+        def project(wave: np.ndarray) -> torch.Tensor:
+            return audio.embed_audio(torch.from_numpy(wave)[None].to(device))[0].float().cpu()
+
+        generator = cls.from_pretrained(project, model_id, **kwargs)
+        generator.pipe.to(device)
+        pictures = WorldDataset("val", n_calibration, kind="image")
+        generator.calibrate([pictures.event(i, audio=False)[2] for i in range(n_calibration)])
+        return generator
+
     @property
     def embed_dim(self) -> int:
         return int(self.pipe.image_encoder.config.projection_dim)
@@ -78,11 +99,15 @@ class PretrainedSoundToImage:
         """
         if len(images) == 0:
             raise ValueError("calibration needs at least one image")
+        self.image_embed_norm = float(self.embed_images(images).norm(dim=-1).mean())
+        return self.image_embed_norm
+
+    @torch.no_grad()
+    def embed_images(self, images) -> torch.Tensor:
+        """``(N, dim)`` float32 embeddings of pictures by the pipeline's own image encoder."""
         pixels = self.pipe.feature_extractor(images=list(images), return_tensors="pt").pixel_values
         encoder = self.pipe.image_encoder
-        embeds = encoder(pixels.to(encoder.device, encoder.dtype)).image_embeds
-        self.image_embed_norm = float(embeds.float().norm(dim=-1).mean())
-        return self.image_embed_norm
+        return encoder(pixels.to(encoder.device, encoder.dtype)).image_embeds.float().cpu()
 
     def embed_audio(self, wave: np.ndarray) -> torch.Tensor:
         """The projector's embedding of ``wave``, rescaled to :attr:`image_embed_norm`."""
@@ -98,21 +123,26 @@ class PretrainedSoundToImage:
         return emb * (self.image_embed_norm / norm)
 
     def __call__(self, audio: AudioSource, sr: int | None = None, *, gain_db: float = 0.0,
-                 semitones: float = 0.0, prompt: str = "", steps: int = 20, seed: int = 0,
+                 semitones: float = 0.0, mix_image=None, mix_weight: float = 0.0,
+                 prompt: str = "", steps: int = 20, seed: int = 0,
                  guidance_scale: float = 10.0, noise_level: int = 0) -> GenerationResult:
-        """Generate a picture from a sound (sliders as in :class:`~bgtai.generate.SoundToImage`).
+        """Generate a picture from a sound (sliders and mixing as in
+        :class:`~bgtai.generate.SoundToImage`; the mix picture is embedded by the pipeline's
+        image encoder).
 
         ``prompt`` optionally steers the picture with text, as Stable unCLIP allows;
         ``noise_level`` is unCLIP's noise augmentation of the embedding (0 = follow it closely).
         """
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
             raise ValueError(f"steps must be an integer in 1-{MAX_STEPS}, got {steps!r}")
+        weight = check_mix(mix_image, mix_weight)
         wave = apply_gain(pitch_shift(load_audio(audio, sr), semitones), gain_db)
-        emb = self.embed_audio(wave)
+        source = self.embed_audio(wave)
+        emb = source if weight == 0 else (1 - weight) * source + weight * self.embed_images([mix_image])[0]
         encoder = self.pipe.image_encoder
-        generator = torch.Generator().manual_seed(_check_seed(seed))
+        generator = torch.Generator().manual_seed(check_seed(seed))
         out = self.pipe(prompt=prompt, image_embeds=emb[None].to(encoder.device, encoder.dtype),
                         num_inference_steps=int(steps), guidance_scale=float(guidance_scale),
                         noise_level=int(noise_level), generator=generator, output_type="np")
         image = (np.clip(out.images[0], 0.0, 1.0) * 255).round().astype(np.uint8)
-        return GenerationResult(image, wave, emb, emb)
+        return GenerationResult(image, wave, source, emb)

@@ -9,14 +9,17 @@ one transformer encoder fed by two pre-nets:
   (:class:`bgtai.audio.LogMel`) and subsamples them 4x with two strided convolutions
   (40 ms per encoder position);
 
-a learned **modality embedding** tells the shared layers which pre-net they are reading. The
-encoder outputs ``o_{1:N}`` (eq. 1; the pooled ``h_L`` is their masked mean) feed an attention
-decoder that emits gloss pieces one at a time (eq. 2); its cross-attention over ``o_{1:N}`` is
-returned with every result so the app can show which input each gloss token looked at.
+a learned **modality embedding** tells the shared layers which pre-net they are reading. Either
+pre-net can instead be a pretrained Hugging Face encoder (BERT-class for text, WavLM/HuBERT-class
+for speech; :mod:`bgtai.gloss.backbones`) projected to ``d_model``. The encoder outputs
+``o_{1:N}`` (eq. 1; the pooled ``h_L`` is their masked mean) feed an attention decoder that
+emits gloss pieces one at a time (eq. 2); its cross-attention over ``o_{1:N}`` is returned with
+every result so the app can show which input each gloss token looked at.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -27,15 +30,22 @@ from torch import nn
 from ..align import dtw_batch
 from ..align.dsnet import DSNet, DSNetConfig
 from ..align.losses import alignment_bce, result_filter_ce, sp_loss
-from ..audio import LogMel
+from ..audio import SAMPLE_RATE, LogMel
 from ..hub import SafeModelHubMixin
+from .backbones import SpeechBackbone, TextBackbone, load_backbone, padding_mask
 
 TEXT, SPEECH = 0, 1
 
 
 @dataclass
 class Langue2GlossConfig:
-    """Sizes of the embedded Langue2Gloss model (saved as ``config.json``)."""
+    """Sizes of the embedded Langue2Gloss model (saved as ``config.json``).
+
+    ``text_backbone`` / ``speech_backbone``: Hugging Face ids or folders of pretrained encoders
+    that replace the text / speech pre-net (:mod:`bgtai.gloss.backbones`). The model fills
+    ``*_backbone_config`` with the backbone's own config when it first downloads the weights;
+    a config that has it builds that architecture without downloading (for loading checkpoints).
+    """
 
     vocab_size: int = 4000
     d_model: int = 256
@@ -50,6 +60,10 @@ class Langue2GlossConfig:
     pad_id: int = 0
     bos_id: int = 1
     eos_id: int = 2
+    text_backbone: str | None = None
+    speech_backbone: str | None = None
+    text_backbone_config: dict | None = None
+    speech_backbone_config: dict | None = None
 
 
 def sinusoids(length: int, dim: int) -> torch.Tensor:
@@ -74,16 +88,20 @@ class SpeechPrenet(nn.Module):
         self.logmel = LogMel(n_mels=n_mels)
         self.conv1 = nn.Conv1d(n_mels, d_model, kernel_size=3, stride=2, padding=1)
         self.conv2 = nn.Conv1d(d_model, d_model, kernel_size=3, stride=2, padding=1)
+        self.frame_seconds = 4 * self.logmel.hop_length / SAMPLE_RATE
+        """Duration of one output position (40 ms)."""
 
     def frames(self, n_samples: torch.Tensor) -> torch.Tensor:
         """Encoder positions produced for waveforms of ``n_samples`` samples."""
         mel_frames = n_samples // self.logmel.hop_length + 1
         return ((mel_frames - 1) // 2 + 1 - 1) // 2 + 1
 
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+    def forward(self, wave: torch.Tensor, n_samples: torch.Tensor):
+        """Waveforms ``(B, S)`` with their lengths -> ``((B, N, d), pad (B, N))``."""
         x = (self.logmel(wave) + 4.0) / 3.0  # (B, T, n_mels)
         x = F.gelu(self.conv1(x.transpose(1, 2)))
-        return F.gelu(self.conv2(x)).transpose(1, 2)
+        x = F.gelu(self.conv2(x)).transpose(1, 2)
+        return x, padding_mask(self.frames(n_samples).clamp(max=x.shape[1]), x.shape[1])
 
 
 class DecoderLayer(nn.Module):
@@ -107,6 +125,39 @@ class DecoderLayer(nn.Module):
         x = x + self.drop(att)
         return x + self.drop(self.ff(self.norms[2](x))), weights
 
+    # nn.MultiheadAttention cannot reuse keys and values across calls, so incremental decoding
+    # runs the same weights through scaled_dot_product_attention with cached keys and values.
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, L, d)`` -> ``(B, heads, L, d / heads)``."""
+        return x.unflatten(-1, (self.self_attn.num_heads, -1)).transpose(1, 2)
+
+    def memory_kv(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The cross-attention keys and values of ``memory`` (each ``(B, heads, N, d / heads)``),
+        computed once per decoding instead of at every step."""
+        d = memory.shape[-1]
+        kv = F.linear(memory, self.cross_attn.in_proj_weight[d:], self.cross_attn.in_proj_bias[d:])
+        return tuple(self._heads(t) for t in kv.chunk(2, -1))
+
+    def step(self, x: torch.Tensor, past, memory_kv, mem_keep: torch.Tensor):
+        """:meth:`forward` (eval mode) for the newest position ``x`` ``(B, 1, d)`` alone.
+
+        ``past`` holds the earlier positions' self-attention keys and values (None at the
+        first step), ``memory_kv`` comes from :meth:`memory_kv` and ``mem_keep`` is
+        ``(B, 1, 1, N)``, True at real memory positions. Returns the output and the new ``past``.
+        """
+        d = x.shape[-1]
+        qkv = F.linear(self.norms[0](x), self.self_attn.in_proj_weight, self.self_attn.in_proj_bias)
+        q, k, v = (self._heads(t) for t in qkv.chunk(3, -1))
+        if past is not None:
+            k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
+        att = F.scaled_dot_product_attention(q, k, v)
+        x = x + self.self_attn.out_proj(att.transpose(1, 2).flatten(2))
+        q = F.linear(self.norms[1](x), self.cross_attn.in_proj_weight[:d],
+                     self.cross_attn.in_proj_bias[:d])
+        att = F.scaled_dot_product_attention(self._heads(q), *memory_kv, attn_mask=mem_keep)
+        x = x + self.cross_attn.out_proj(att.transpose(1, 2).flatten(2))
+        return x + self.ff(self.norms[2](x)), (k, v)
+
 
 class Langue2Gloss(nn.Module, SafeModelHubMixin, library_name="bgtai",
                   tags=["bgtai", "gloss", "sign-language"]):
@@ -120,9 +171,20 @@ class Langue2Gloss(nn.Module, SafeModelHubMixin, library_name="bgtai",
         super().__init__()
         if isinstance(config, dict):
             config = Langue2GlossConfig(**config)
-        self.config = c = config or Langue2GlossConfig(**kwargs)
+        # a copy: the backbones' configs are filled in below
+        self.config = c = dataclasses.replace(config) if config else Langue2GlossConfig(**kwargs)
         self.embed = nn.Embedding(c.vocab_size, c.d_model, padding_idx=c.pad_id)
-        self.speech = SpeechPrenet(c.n_mels, c.d_model)
+        self.text = None
+        if c.text_backbone:
+            encoder = load_backbone(c.text_backbone, c.text_backbone_config)
+            c.text_backbone_config = encoder.config.to_dict()
+            self.text = TextBackbone(encoder, c.d_model)
+        if c.speech_backbone:
+            encoder = load_backbone(c.speech_backbone, c.speech_backbone_config)
+            c.speech_backbone_config = encoder.config.to_dict()
+            self.speech = SpeechBackbone(encoder, c.d_model)
+        else:
+            self.speech = SpeechPrenet(c.n_mels, c.d_model)
         self.modality = nn.Embedding(2, c.d_model)
         self.register_buffer("positions", sinusoids(c.max_positions, c.d_model), persistent=False)
         layer = nn.TransformerEncoderLayer(c.d_model, c.n_heads, c.ff_dim, c.dropout,
@@ -139,6 +201,15 @@ class Langue2Gloss(nn.Module, SafeModelHubMixin, library_name="bgtai",
         # The embedding is tied to the output layer: unit-variance rows would make the initial
         # logits ~sqrt(d) large, so rows start at norm ~1 and inputs are scaled by sqrt(d).
         nn.init.normal_(self.embed.weight, std=c.d_model ** -0.5)
+        # save_pretrained writes the config as built, with the backbones' configs (the mixin
+        # would otherwise keep the constructor's arguments)
+        self._hub_mixin_config = c
+
+    def pretrained_parameters(self) -> list[nn.Parameter]:
+        """The parameters of the Hugging Face backbones (trainers give them their own rate)."""
+        backbones = (TextBackbone, SpeechBackbone)
+        wrappers = [m for m in (self.text, self.speech) if isinstance(m, backbones)]
+        return [p for m in wrappers for p in m.encoder.parameters()]
 
     # ----------------------------------------------------------------- encoder (eq. 1)
     def _encode(self, x: torch.Tensor, pad: torch.Tensor, modality: int) -> torch.Tensor:
@@ -149,14 +220,15 @@ class Langue2Gloss(nn.Module, SafeModelHubMixin, library_name="bgtai",
         return self.encoder(self.drop(x), src_key_padding_mask=pad)
 
     def encode_text(self, ids: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
-        """Encode subword ids ``(B, N)`` (``pad`` True at padding) -> ``(B, N, d)``."""
-        return self._encode(self.embed(ids) * math.sqrt(self.config.d_model), pad, TEXT)
+        """Encode text ids ``(B, N)`` (``pad`` True at padding) -> ``(B, N, d)``: subword ids
+        of the gloss vocabulary, or the text backbone's token ids when there is one."""
+        if self.text is None:
+            return self._encode(self.embed(ids) * math.sqrt(self.config.d_model), pad, TEXT)
+        return self._encode(self.text(ids, pad), pad, TEXT)
 
     def encode_speech(self, wave: torch.Tensor, n_samples: torch.Tensor):
         """Encode 16 kHz waveforms ``(B, S)`` -> ``((B, N, d), pad (B, N))``."""
-        x = self.speech(wave)
-        lengths = self.speech.frames(n_samples).clamp(max=x.shape[1])
-        pad = torch.arange(x.shape[1], device=x.device)[None, :] >= lengths[:, None]
+        x, pad = self.speech(wave, n_samples)
         return self._encode(x, pad, SPEECH), pad
 
     @staticmethod
@@ -188,6 +260,11 @@ class Langue2Gloss(nn.Module, SafeModelHubMixin, library_name="bgtai",
         return (1.0 - cos).mean(), path
 
     # ----------------------------------------------------------------- decoder (eq. 2)
+    def _embed_pieces(self, ids: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """Decoder inputs for pieces ``ids`` ``(B, L)`` at positions ``start, start + 1, ...``."""
+        x = self.embed(ids) * math.sqrt(self.config.d_model)
+        return self.drop(x + self.positions[start: start + ids.shape[1]])
+
     def decode(self, prev: torch.Tensor, memory: torch.Tensor, mem_pad: torch.Tensor,
                need_weights: bool = False, return_hidden: bool = False):
         """Next-piece logits for every prefix position of ``prev`` ``(B, L)``.
@@ -199,7 +276,7 @@ class Langue2Gloss(nn.Module, SafeModelHubMixin, library_name="bgtai",
         """
         length = prev.shape[1]
         causal = torch.triu(torch.ones(length, length, dtype=torch.bool, device=prev.device), 1)
-        x = self.drop(self.embed(prev) * math.sqrt(self.config.d_model) + self.positions[:length])
+        x = self._embed_pieces(prev)
         tgt_pad = prev == self.config.pad_id
         tgt_pad[:, 0] = False  # the BOS position is never padding
         weights = None
@@ -276,28 +353,40 @@ class Langue2Gloss(nn.Module, SafeModelHubMixin, library_name="bgtai",
 
     @torch.no_grad()
     def greedy(self, memory: torch.Tensor, mem_pad: torch.Tensor, max_len: int = 128):
-        """Greedy decoding of a batch: ``ids (B, L)`` without the leading ``<s>``; sequences
-        end at ``</s>`` (kept) and are padded after it."""
+        """Greedy decoding of a batch (eval mode): ``ids (B, L)`` without the leading ``<s>``;
+        sequences end at ``</s>`` (kept) and are padded after it.
+
+        Incremental: each step runs only the newest position, with the self-attention keys
+        and values of the earlier ones and the memory's cross-attention keys and values cached
+        (the same pieces as :meth:`decode` on the whole prefix, at a fraction of the cost).
+        """
         c = self.config
-        batch = memory.shape[0]
-        seq = torch.full((batch, 1), c.bos_id, dtype=torch.long, device=memory.device)
-        done = torch.zeros(batch, dtype=torch.bool, device=memory.device)
-        for _ in range(max_len):
-            nxt = self.decode(seq, memory, mem_pad)[0][:, -1].argmax(-1)
+        memory_kv = [layer.memory_kv(memory) for layer in self.decoder]
+        mem_keep = ~mem_pad[:, None, None, :]
+        past = [None] * len(self.decoder)
+        nxt = torch.full((memory.shape[0],), c.bos_id, dtype=torch.long, device=memory.device)
+        done = torch.zeros_like(nxt, dtype=torch.bool)
+        out = []
+        for position in range(max_len):
+            x = self._embed_pieces(nxt[:, None], position)
+            for k, layer in enumerate(self.decoder):
+                x, past[k] = layer.step(x, past[k], memory_kv[k], mem_keep)
+            nxt = (self.dec_norm(x[:, 0]) @ self.embed.weight.T).argmax(-1)
             nxt = torch.where(done, torch.full_like(nxt, c.pad_id), nxt)
-            seq = torch.cat([seq, nxt[:, None]], 1)
+            out.append(nxt)
             done |= nxt == c.eos_id
             if bool(done.all()):
                 break
-        return seq[:, 1:]
+        return torch.stack(out, 1)
 
     @torch.no_grad()
     def inspect(self, ids: torch.Tensor, memory: torch.Tensor, mem_pad: torch.Tensor):
         """One teacher-forced pass over decoded ``ids`` ``(B, L)`` (no ``<s>``).
 
-        Returns ``(piece_probs (B, L), cross_attention (B, L, N), alignment (B, L, N))``:
-        each piece's probability, the last layer's head-averaged cross-attention, and
-        DS-Net's decoded monotonic alignment of the real pieces (``</s>``/padding rows False).
+        Returns ``(piece_probs (B, L), cross_attention (B, L, N), alignment (B, L, N),
+        align_probs (B, L, N))``: each piece's probability, the last layer's head-averaged
+        cross-attention, DS-Net's decoded monotonic alignment of the real pieces
+        (``</s>``/padding rows False) and its per-cell probabilities (0 on those rows).
         """
         prev = torch.cat([torch.full_like(ids[:, :1], self.config.bos_id), ids[:, :-1]], 1)
         logits, attn, hidden = self.decode(prev, memory, mem_pad, need_weights=True,
@@ -305,11 +394,13 @@ class Langue2Gloss(nn.Module, SafeModelHubMixin, library_name="bgtai",
         probs = logits.float().softmax(-1).gather(-1, ids[..., None])[..., 0]
         g_mask = self.gloss_mask(torch.cat([prev[:, :1], ids], 1))
         alignment = torch.zeros_like(attn, dtype=torch.bool)
+        align_probs = torch.zeros_like(attn)
         rows = g_mask.any(1)
         if bool(rows.any()):
             pred = self.aligner.predict_path(hidden[rows], memory[rows], g_mask[rows], ~mem_pad[rows])
             alignment[rows] = pred.alignment
-        return probs, attn, alignment
+            align_probs[rows] = pred.probabilities.to(attn.dtype)
+        return probs, attn, alignment, align_probs
 
     @torch.no_grad()
     def beam(self, memory: torch.Tensor, mem_pad: torch.Tensor, beam_size: int = 4,

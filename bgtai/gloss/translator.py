@@ -15,13 +15,11 @@ import numpy as np
 import torch
 
 from ..audio import SAMPLE_RATE, load_audio
+from .backbones import TOKENIZER_DIR, BackboneTokenizer
 from .model import Langue2Gloss
 from .subwords import FILENAME as VOCAB_FILE
 from .subwords import SubwordVocab
 from .tokenize import tokenize_words, validate_text
-
-SPEECH_FRAME_SECONDS = 0.04
-"""Duration of one speech encoder position (10 ms mel hop, 4x subsampling)."""
 
 
 @dataclass
@@ -41,7 +39,11 @@ class GlossResult:
         ``(len(tokens), len(sources))`` bool: DS-Net's monotonic alignment, the input units
         each gloss word came from.
     sources : list[str]
-        The input units: words for text, frame start times (``"0.40s"``) for speech.
+        The input units: words for text, frame start times (``"0.40s"``) for speech (40 ms
+        frames, 20 ms with a WavLM/HuBERT speech backbone).
+    align_probs : np.ndarray
+        ``(len(tokens), len(sources))`` DS-Net's per-cell probability (a word's is the
+        highest of its subword pieces').
     """
 
     tokens: list[str]
@@ -49,6 +51,7 @@ class GlossResult:
     attention: np.ndarray
     alignment: np.ndarray
     sources: list[str]
+    align_probs: np.ndarray
 
     @property
     def text(self) -> str:
@@ -57,43 +60,51 @@ class GlossResult:
 
 def _group_rows(matrix: np.ndarray, groups: list[int], n_groups: int, reduce: str) -> np.ndarray:
     """Combine rows (or, transposed, columns) that belong to the same group index."""
-    out = np.zeros((n_groups,) + matrix.shape[1:], dtype=np.float64)
-    if reduce == "prod":
-        out[:] = 1.0
+    out = np.full((n_groups,) + matrix.shape[1:], 1.0 if reduce == "prod" else 0.0)
+    combine = {"prod": np.multiply, "sum": np.add, "max": np.maximum}[reduce]
     for row, g in enumerate(groups):
-        if g < 0:
-            continue
-        if reduce == "prod":
-            out[g] *= matrix[row]
-        else:
-            out[g] += matrix[row]
+        if g >= 0:
+            out[g] = combine(out[g], matrix[row])
     return out
 
 
 class GlossTranslator:
-    """A Langue2Gloss model with its subword vocabulary, ready for inference."""
+    """A Langue2Gloss model with its subword vocabulary, ready for inference.
 
-    def __init__(self, model: Langue2Gloss, vocab: SubwordVocab):
+    ``vocab`` is the gloss vocabulary (decoder output; also the text input of the embedded
+    model); a model with a text backbone reads text with that backbone's ``text_tokenizer``.
+    """
+
+    def __init__(self, model: Langue2Gloss, vocab: SubwordVocab,
+                 text_tokenizer: BackboneTokenizer | None = None):
         if len(vocab) > model.config.vocab_size:
             raise ValueError(f"vocabulary of {len(vocab)} pieces does not fit the model's "
                              f"{model.config.vocab_size}")
+        if (text_tokenizer is None) != (model.config.text_backbone is None):
+            raise ValueError("a text tokenizer is needed with a text backbone, and only then")
         self.model = model.eval()
         self.vocab = vocab
+        self.text_tokenizer = text_tokenizer
 
     @classmethod
     def from_pretrained(cls, path_or_id: str | Path, **kwargs) -> "GlossTranslator":
-        """Load ``config.json``, ``model.safetensors`` and ``tokenizer.json`` from a folder or
-        a Hugging Face Hub repository id."""
+        """Load ``config.json``, ``model.safetensors`` and ``tokenizer.json`` (and, with a text
+        backbone, ``text_tokenizer/``) from a folder or a Hugging Face Hub repository id.
+        Backbones are rebuilt from the saved config: only the model's own files are read."""
         model = Langue2Gloss.from_pretrained(path_or_id, **kwargs).float()
         folder = Path(path_or_id)
         if not folder.is_dir():
             from huggingface_hub import hf_hub_download
 
             folder = Path(hf_hub_download(str(path_or_id), VOCAB_FILE, **kwargs)).parent
-        return cls(model, SubwordVocab.load(folder))
+        text_tokenizer = None
+        if model.config.text_backbone is not None:
+            text_tokenizer = BackboneTokenizer.from_pretrained(path_or_id, subfolder=TOKENIZER_DIR)
+        return cls(model, SubwordVocab.load(folder), text_tokenizer)
 
     def save_pretrained(self, directory: str | Path, *, half: bool = True) -> Path:
-        """Save model and vocabulary; ``half`` stores weights as float16 (half the size)."""
+        """Save model, vocabulary and text tokenizer (if any); ``half`` stores weights as
+        float16 (half the size)."""
         directory = Path(directory)
         model = self.model
         if half:
@@ -102,6 +113,8 @@ class GlossTranslator:
             model.half()
         model.save_pretrained(directory)
         self.vocab.save(directory)
+        if self.text_tokenizer is not None:
+            self.text_tokenizer.save(directory)
         return directory
 
     @property
@@ -110,11 +123,12 @@ class GlossTranslator:
 
     # ------------------------------------------------------------------------------ encode
     def encode_text(self, text: str) -> tuple[torch.Tensor, torch.Tensor, list[int], list[str]]:
-        """Validate and encode one text: ``(memory, pad, piece->word index, words)``."""
+        """Validate and encode one text: ``(memory, pad, piece->word index, words)``; the
+        pieces are the text backbone's tokens when the model has one."""
         words = tokenize_words(validate_text(text))
         if not words:
             raise ValueError("the text has no words to gloss")
-        ids, word_ids = self.vocab.encode_words(words)
+        ids, word_ids = (self.text_tokenizer or self.vocab).encode_words(words)
         ids_t = torch.tensor([ids], device=self.device)
         pad = torch.zeros_like(ids_t, dtype=torch.bool)
         with torch.no_grad():
@@ -129,23 +143,38 @@ class GlossTranslator:
         return memory, pad, int((~pad).sum())
 
     # ------------------------------------------------------------------------------ decode
+    def _words(self, ids: torch.Tensor, memory, pad, words: list[str] | None = None,
+               piece_word: list[int] | None = None):
+        """Teacher-force piece ``ids`` ``(1, L)``, then group the pieces' probabilities,
+        attention and DS-Net outputs into gloss words (rows; columns stay encoder positions).
+        The words are decoded from the pieces unless given with their ``piece_word`` map."""
+        outputs = (t[0].cpu().numpy().astype(np.float64) for t in self.model.inspect(ids, memory, pad))
+        probs, attn, align, align_probs = outputs
+        if words is None:
+            words, piece_word = self.vocab.decode_words(ids[0].tolist())
+        n = len(words)
+        return ([w.upper() for w in words], _group_rows(probs[:, None], piece_word, n, "prod")[:, 0],
+                _group_rows(attn, piece_word, n, "sum"), _group_rows(align, piece_word, n, "sum"),
+                _group_rows(align_probs, piece_word, n, "max"))
+
     def _decode(self, memory, pad, beam_size: int, max_len: int):
-        """Decode, then group piece-level probabilities, attention and alignment into words."""
         if beam_size <= 1:
             ids = self.model.greedy(memory, pad, max_len=max_len)[0]
         else:
             ids = self.model.beam(memory, pad, beam_size=beam_size, max_len=max_len)
-        ids = ids[ids != self.model.config.pad_id][None]
-        probs, attn, align = (t[0].cpu().numpy() for t in self.model.inspect(ids, memory, pad))
-        words, piece_word = self.vocab.decode_words(ids[0].tolist())
-        word_probs = _group_rows(probs[:, None].astype(np.float64), piece_word, len(words), "prod")[:, 0]
-        word_attn = _group_rows(attn.astype(np.float64), piece_word, len(words), "sum")
-        word_align = _group_rows(align.astype(np.float64), piece_word, len(words), "sum")
-        return [w.upper() for w in words], word_probs, word_attn, word_align
+        return self._words(ids[ids != self.model.config.pad_id][None], memory, pad)
 
     @staticmethod
     def _normalise_rows(attn: np.ndarray) -> np.ndarray:
         return attn / np.maximum(attn.sum(axis=1, keepdims=True), 1e-12)
+
+    def _text_result(self, decoded, word_ids: list[int], words: list[str]) -> GlossResult:
+        """Group the input pieces (columns) into the text's words."""
+        tokens, probs, attn, align, align_probs = decoded
+        attn = _group_rows(attn.T, word_ids, len(words), "sum").T
+        align = _group_rows(align.T, word_ids, len(words), "sum").T > 0
+        align_probs = _group_rows(align_probs.T, word_ids, len(words), "max").T
+        return GlossResult(tokens, probs, self._normalise_rows(attn), align, words, align_probs)
 
     def from_text(self, text: str, *, beam_size: int = 1, max_len: int = 256) -> GlossResult:
         """Gloss of an English text. Raises ``ValueError`` for unusable text.
@@ -155,22 +184,28 @@ class GlossTranslator:
         """
         memory, pad, word_ids, words = self.encode_text(text)
         max_len = min(max_len, 2 * len(word_ids) + 8)
-        tokens, probs, attn, align = self._decode(memory, pad, beam_size, max_len)
-        # columns: input pieces -> input words
-        attn = _group_rows(attn.T, word_ids, len(words), "sum").T
-        align = _group_rows(align.T, word_ids, len(words), "sum").T > 0
-        return GlossResult(tokens, probs, self._normalise_rows(attn), align, words)
+        return self._text_result(self._decode(memory, pad, beam_size, max_len), word_ids, words)
+
+    def force(self, text: str, gloss: str) -> GlossResult:
+        """The model's reading of a *given* gloss of ``text`` (teacher forcing): each gloss
+        word's probability, the attention and DS-Net's alignment to the text's words."""
+        gloss_words = validate_text(gloss).split()
+        memory, pad, word_ids, words = self.encode_text(text)
+        ids, piece_word = self.vocab.encode_words([w.lower() for w in gloss_words])
+        ids_t = torch.tensor([ids], device=self.device)
+        decoded = self._words(ids_t, memory, pad, gloss_words, piece_word)
+        return self._text_result(decoded, word_ids, words)
 
     def from_speech(self, audio, sr: int | None = None, *, beam_size: int = 1,
                     max_len: int = 256) -> GlossResult:
         """Gloss of spoken English: any source :func:`bgtai.audio.load_audio` accepts (a bare
         array is taken to be at 16 kHz). Decoding is capped at ``min(max_len, frames / 2 + 8)``
-        pieces (a 40 ms frame never carries two words)."""
+        pieces (a 20 or 40 ms frame never carries two words)."""
         if isinstance(audio, np.ndarray) and sr is None:
             sr = SAMPLE_RATE
         memory, pad, frames = self.encode_speech(load_audio(audio, sr))
         max_len = min(max_len, frames // 2 + 8)
-        tokens, probs, attn, align = self._decode(memory, pad, beam_size, max_len)
-        sources = [f"{k * SPEECH_FRAME_SECONDS:.2f}s" for k in range(frames)]
+        tokens, probs, attn, align, align_probs = self._decode(memory, pad, beam_size, max_len)
+        sources = [f"{k * self.model.speech.frame_seconds:.2f}s" for k in range(frames)]
         return GlossResult(tokens, probs, self._normalise_rows(attn[:, :frames]),
-                           align[:, :frames] > 0, sources)
+                           align[:, :frames] > 0, sources, align_probs[:, :frames])

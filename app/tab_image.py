@@ -1,0 +1,174 @@
+"""The "Sound -> Image" tab: a sound (or text, or speech through gloss) becomes a picture.
+
+The volume and frequency sliders edit the *waveform*; while a slider moves only the cheap part
+reruns (the edited sound and its plots), and the picture is drawn when the slider is released
+or the button is pressed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from bgtai.audio import SAMPLE_RATE, load_audio
+from bgtai.generate.edits import GAIN_RANGE_DB, SEMITONE_RANGE, clamp_gain, clamp_semitones
+from bgtai.generate.pipeline import SoundToImage
+from bgtai.generate.unet import MAX_STEPS
+
+from .errors import user_errors
+from .gpu import gpu
+from .models import sound_to_image
+from .plots import edit_figure
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
+
+EXPLAIN = """
+The sound is embedded, mapped into the space of picture embeddings and drawn by a small
+diffusion model (paper Fig. 3). The sliders change the **sound itself**: louder sounds give
+bigger objects, higher pitches other hues, and the number of repetitions the number of objects.
+Mixing moves the embedding towards a reference picture's. The embedded model knows the app's
+built-in world of 11 sound classes; other sounds give pictures of whatever they resemble most.
+"""
+
+NO_SOUND = "Record or upload a sound first, or pick one of the examples."
+DEFAULT_STEPS = 15
+
+
+def _pcm16(wave: np.ndarray) -> tuple[int, np.ndarray]:
+    """A playable ``(rate, int16)`` pair: Gradio would convert floats with a warning."""
+    return SAMPLE_RATE, np.round(np.clip(wave, -1.0, 1.0) * 32767).astype(np.int16)
+
+
+@user_errors
+def preview_edit(sound, gain_db: float, semitones: float):
+    """Handler for a moving slider: the edited sound and its before/after plots, no picture."""
+    if sound is None:
+        return None, None
+    wave = load_audio(sound)
+    edited = SoundToImage.edit(wave, gain_db=clamp_gain(gain_db), semitones=clamp_semitones(semitones))
+    return _pcm16(edited), edit_figure(wave, edited, SAMPLE_RATE)
+
+
+def _mix(mix_image, mix_weight: float):
+    if mix_weight and mix_image is None:
+        raise gr.Error("Add a reference picture to mix with, or set the mix slider to 0.")
+    return (mix_image if mix_weight else None), float(mix_weight or 0.0)
+
+
+@gpu
+@user_errors
+def make_image(sound, gain_db: float, semitones: float, mix_image, mix_weight: float,
+               seed: float, steps: float, progress=gr.Progress()):
+    """Handler: sound + sliders -> picture, edited sound, before/after plots."""
+    if sound is None:
+        raise gr.Error(NO_SOUND)
+    wave = load_audio(sound)
+    image, weight = _mix(mix_image, mix_weight)
+    progress(0.2, desc="drawing the picture")
+    out = sound_to_image()(wave, SAMPLE_RATE, gain_db=gain_db, semitones=semitones,
+                           mix_image=image, mix_weight=weight, seed=int(seed or 0), steps=int(steps))
+    return out.image, _pcm16(out.wave), edit_figure(wave, out.wave, SAMPLE_RATE)
+
+
+@gpu
+@user_errors
+def example_image(sound):
+    """Handler of the example sounds (cached on first use): the picture at the default
+    settings, with the sliders put back to 0 so what is shown matches them."""
+    return *make_image(sound, 0.0, 0.0, None, 0.0, 0, DEFAULT_STEPS), 0, 0
+
+
+def _through_gloss(make):
+    pipe = sound_to_image()
+    if not hasattr(pipe, "gloss_to_image"):
+        raise gr.Error("Text and speech drive pictures in the embedded profile only.")
+    out = make(pipe)
+    return out.image, f"**Gloss:** `{out.gloss}`"
+
+
+@gpu
+@user_errors
+def text_image(text: str, mix_image, mix_weight: float, seed: float, steps: float):
+    """Handler: English text -> gloss (rules) -> picture."""
+    image, weight = _mix(mix_image, mix_weight)
+    return _through_gloss(lambda pipe: pipe.text_to_image(
+        text, mix_image=image, mix_weight=weight, seed=int(seed or 0), steps=int(steps)))
+
+
+@gpu
+@user_errors
+def speech_image(speech, mix_image, mix_weight: float, seed: float, steps: float):
+    """Handler: spoken English -> gloss (Langue2Gloss) -> picture."""
+    if speech is None:
+        raise gr.Error("Record or upload some English speech first.")
+    image, weight = _mix(mix_image, mix_weight)
+    return _through_gloss(lambda pipe: pipe.speech_to_image(
+        speech, mix_image=image, mix_weight=weight, seed=int(seed or 0), steps=int(steps)))
+
+
+def build() -> None:
+    """Add the tab to the enclosing ``gr.Blocks``."""
+    with gr.Tab("Sound -> Image"):
+        gr.Markdown("Turn a sound into a picture; change its volume and pitch and watch the "
+                    "picture follow.")
+        # outputs first (rendered in the right column), so the cached examples can name them
+        image = gr.Image(label="Picture", type="numpy", format="png", height=320,
+                         elem_id="image-output", render=False)
+        edited = gr.Audio(label="Edited sound", type="numpy", interactive=False, render=False)
+        plots = gr.Plot(label="Before and after the sliders", render=False)
+        with gr.Row():
+            with gr.Column(scale=1):
+                with gr.Tab("From a sound"):
+                    sound = gr.Audio(sources=["microphone", "upload"], type="filepath",
+                                     label="Sound", elem_id="image-sound")
+                    gain = gr.Slider(*GAIN_RANGE_DB, value=0, step=1, label="Volume change (dB)",
+                                     elem_id="image-gain")
+                    semitones = gr.Slider(*SEMITONE_RANGE, value=0, step=0.5,
+                                          label="Frequency change (semitones)",
+                                          elem_id="image-semitones")
+                    go = gr.Button("Make the picture", variant="primary")
+                    examples = sorted(EXAMPLES.glob("sound_*.wav"))
+                    if examples:
+                        gr.Examples([[str(p)] for p in examples], [sound],
+                                    [image, edited, plots, gain, semitones], example_image,
+                                    cache_examples=True, cache_mode="lazy",
+                                    label="Example sounds (each picture is kept after its first run)")
+                with gr.Tab("From words"):
+                    text = gr.Textbox(label="English text", lines=2, max_length=5000,
+                                      value="three loud high whistles", elem_id="image-text")
+                    go_text = gr.Button("Picture from the text", variant="primary")
+                    speech = gr.Audio(sources=["microphone", "upload"], type="filepath",
+                                      label="English speech")
+                    go_speech = gr.Button("Picture from the speech", variant="primary")
+                    spoken = sorted(EXAMPLES.glob("speech_*.wav"))
+                    if spoken:
+                        gr.Examples([[str(p)] for p in spoken], [speech], label="Spoken examples")
+                with gr.Accordion("Mix with a picture", open=False):
+                    mix_image = gr.Image(type="numpy", image_mode="RGB", sources=["upload"],
+                                         label="Reference picture")
+                    mix_weight = gr.Slider(0, 1, value=0, step=0.05,
+                                           label="Mix (0 = only the sound, 1 = only the picture)")
+                with gr.Accordion("Advanced", open=False):
+                    seed = gr.Number(0, precision=0, minimum=0, label="Seed (same seed, same picture)")
+                    steps = gr.Slider(1, MAX_STEPS, value=DEFAULT_STEPS, step=1, label="Diffusion steps")
+            with gr.Column(scale=1):
+                image.render()
+                gloss = gr.Markdown()
+                edited.render()
+                plots.render()
+                gr.Markdown(EXPLAIN)
+        generate_inputs = [sound, gain, semitones, mix_image, mix_weight, seed, steps]
+        generate_outputs = [image, edited, plots]
+        go.click(make_image, generate_inputs, generate_outputs, api_name="sound_to_image")
+        for slider in (gain, semitones):
+            slider.input(preview_edit, [sound, gain, semitones], [edited, plots],
+                         api_name=False, trigger_mode="always_last", show_progress="hidden")
+            slider.release(make_image, generate_inputs, generate_outputs, api_name=False)
+        sound.change(preview_edit, [sound, gain, semitones], [edited, plots],
+                     api_name="preview_edit", show_progress="hidden")
+        word_inputs = [mix_image, mix_weight, seed, steps]
+        go_text.click(text_image, [text, *word_inputs], [image, gloss], api_name="text_to_image")
+        go_speech.click(speech_image, [speech, *word_inputs], [image, gloss],
+                        api_name="speech_to_image")
