@@ -19,7 +19,7 @@ from bgtai.gloss import english_to_gloss
 from bgtai.joint.inspect import inspect_clip
 
 from .errors import user_errors
-from .models import gloss_translator, joint_model
+from .models import MODEL_QUEUE, gloss_translator, joint_model
 from .plots import cost_path_figure, selection_figure, spectrogram_figure
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
@@ -97,22 +97,23 @@ def compare_texts(text_a: str, text_b: str, band: float):
     with the DTW path and DS-Net's alignment, summary with CE and SP-Loss.
 
     An empty text B is replaced by the rule-based gloss of A. DS-Net's alignment is the
-    Langue2Gloss model's reading of B as a gloss of A; it is drawn when B's words are the
-    gloss tokens the model reads (any text the rules or the model produce).
+    Langue2Gloss model's reading of B as a gloss of A, drawn when B is written in upper case
+    as gloss is (its tokens are then its whitespace-separated words).
     """
     if not (text_b or "").strip():
         text_b = english_to_gloss(text_a)
-    pair = align_texts(text_a, text_b, band=_band(band))
+    is_gloss = text_b == text_b.upper()  # gloss is written in upper case
+    pair = align_texts(text_a, text_b, band=_band(band), gloss_b=is_gloss)
     rows = _dtw_rows(pair, "text A words", "text B words")
     overlay = None
-    forced = gloss_translator().force(text_a, text_b)
-    if forced.align_probs.shape == (len(pair.labels_b), len(pair.labels_a)):
+    if is_gloss:
+        forced = gloss_translator().force(text_a, text_b)
         overlay = forced.alignment.T
         ce, sp = _losses(forced.align_probs, path_to_matrix(pair.result.path, pair.cost.shape).T.copy())
         rows += [("DS-Net vs DTW path: CE (eq. 5)", f"{ce:.3f}"),
                  ("DS-Net vs DTW path: SP-Loss (eq. 6)", f"{sp:.3f}")]
     else:
-        rows.append(("DS-Net", "not shown: the model splits text B into other tokens"))
+        rows.append(("DS-Net", "shown when text B is a gloss (written in upper case)"))
     tokens = f"**A:** {' · '.join(pair.labels_a)}\n\n**B:** {' · '.join(pair.labels_b)}"
     return (tokens, text_b,
             cost_path_figure(pair.cost, pair.result.path, labels_a=pair.labels_a,
@@ -186,7 +187,7 @@ def _sounds_tab() -> None:
             summary = gr.Markdown(elem_id="align-summary")
             gr.Markdown(EXPLAIN_DTW)
     go.click(compare_sounds, [sound_a, sound_b, metric, band], [spec_a, spec_b, matrix, summary],
-             api_name="align_sounds")
+             api_name="align_sounds", **MODEL_QUEUE)
 
 
 def _texts_tab() -> None:
@@ -195,6 +196,7 @@ def _texts_tab() -> None:
             text_a = gr.Textbox(label="Text A", lines=2, max_length=5000,
                                 value="The children are playing happily in the garden.")
             text_b = gr.Textbox(label="Text B (leave empty to use the gloss of A)", lines=2,
+                                info="Upper case is read as gloss: DS-Net then shows its alignment.",
                                 max_length=5000)
             band = gr.Slider(0, 50, value=0, step=1, label="Sakoe-Chiba band (words, 0 = no limit)")
             go = gr.Button("Align the texts", variant="primary")
@@ -208,7 +210,7 @@ def _texts_tab() -> None:
             summary = gr.Markdown(elem_id="align-text-summary")
             gr.Markdown(EXPLAIN_GLOSS)
     go.click(compare_texts, [text_a, text_b, band], [tokens, text_b, matrix, summary],
-             api_name="align_texts")
+             api_name="align_texts", **MODEL_QUEUE)
 
 
 def _clip_tab() -> None:
@@ -225,7 +227,7 @@ def _clip_tab() -> None:
             summary = gr.Markdown(elem_id="clip-summary")
             gr.Markdown(EXPLAIN_CLIP)
     go.click(inspect_world_clip, [split, index], [audio, frames, figure, summary],
-             api_name="inspect_clip")
+             api_name="inspect_clip", **MODEL_QUEUE)
 
 
 def build() -> None:

@@ -9,7 +9,7 @@ import gradio as gr
 from bgtai.gloss import english_to_gloss
 
 from .errors import user_errors
-from .models import gloss_translator
+from .models import MODEL_QUEUE, gloss_translator
 from .plots import attention_figure
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
@@ -75,7 +75,8 @@ def build() -> None:
                 rules = gr.Markdown()
                 figure = gr.Plot(label="Attention and DS-Net alignment")
                 gr.Markdown(EXPLAIN)
-        go_text.click(gloss_text, [text, beam], [tokens, figure, rules], api_name="gloss_text")
-        text.submit(gloss_text, [text, beam], [tokens, figure, rules], api_name=False)
+        go_text.click(gloss_text, [text, beam], [tokens, figure, rules], api_name="gloss_text",
+                      **MODEL_QUEUE)
+        text.submit(gloss_text, [text, beam], [tokens, figure, rules], api_name=False, **MODEL_QUEUE)
         go_speech.click(gloss_speech, [speech, beam], [tokens, figure, rules],
-                        api_name="gloss_speech")
+                        api_name="gloss_speech", **MODEL_QUEUE)

@@ -19,7 +19,7 @@ from bgtai.generate.unet import MAX_STEPS
 
 from .errors import user_errors
 from .gpu import gpu
-from .models import sound_to_image
+from .models import MODEL_QUEUE, sound_to_image
 from .plots import edit_figure
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
@@ -34,6 +34,11 @@ built-in world of 11 sound classes; other sounds give pictures of whatever they 
 
 NO_SOUND = "Record or upload a sound first, or pick one of the examples."
 DEFAULT_STEPS = 15
+
+
+def _enlarged(image: np.ndarray, factor: int = 4) -> np.ndarray:
+    """The 64 px picture enlarged with square pixels for the screen (no invented detail)."""
+    return image.repeat(factor, axis=0).repeat(factor, axis=1)
 
 
 def _pcm16(wave: np.ndarray) -> tuple[int, np.ndarray]:
@@ -69,7 +74,7 @@ def make_image(sound, gain_db: float, semitones: float, mix_image, mix_weight: f
     progress(0.2, desc="drawing the picture")
     out = sound_to_image()(wave, SAMPLE_RATE, gain_db=gain_db, semitones=semitones,
                            mix_image=image, mix_weight=weight, seed=int(seed or 0), steps=int(steps))
-    return out.image, _pcm16(out.wave), edit_figure(wave, out.wave, SAMPLE_RATE)
+    return _enlarged(out.image), _pcm16(out.wave), edit_figure(wave, out.wave, SAMPLE_RATE)
 
 
 @gpu
@@ -85,7 +90,7 @@ def _through_gloss(make):
     if not hasattr(pipe, "gloss_to_image"):
         raise gr.Error("Text and speech drive pictures in the embedded profile only.")
     out = make(pipe)
-    return out.image, f"**Gloss:** `{out.gloss}`"
+    return _enlarged(out.image), f"**Gloss:** `{out.gloss}`"
 
 
 @gpu
@@ -114,7 +119,7 @@ def build() -> None:
         gr.Markdown("Turn a sound into a picture; change its volume and pitch and watch the "
                     "picture follow.")
         # outputs first (rendered in the right column), so the cached examples can name them
-        image = gr.Image(label="Picture", type="numpy", format="png", height=320,
+        image = gr.Image(label="Picture (shown 4x enlarged)", type="numpy", format="png",
                          elem_id="image-output", render=False)
         edited = gr.Audio(label="Edited sound", type="numpy", interactive=False, render=False)
         plots = gr.Plot(label="Before and after the sliders", render=False)
@@ -161,14 +166,17 @@ def build() -> None:
                 gr.Markdown(EXPLAIN)
         generate_inputs = [sound, gain, semitones, mix_image, mix_weight, seed, steps]
         generate_outputs = [image, edited, plots]
-        go.click(make_image, generate_inputs, generate_outputs, api_name="sound_to_image")
+        go.click(make_image, generate_inputs, generate_outputs, api_name="sound_to_image",
+                 **MODEL_QUEUE)
         for slider in (gain, semitones):
             slider.input(preview_edit, [sound, gain, semitones], [edited, plots],
                          api_name=False, trigger_mode="always_last", show_progress="hidden")
-            slider.release(make_image, generate_inputs, generate_outputs, api_name=False)
+            slider.release(make_image, generate_inputs, generate_outputs, api_name=False,
+                           **MODEL_QUEUE)
         sound.change(preview_edit, [sound, gain, semitones], [edited, plots],
                      api_name="preview_edit", show_progress="hidden")
         word_inputs = [mix_image, mix_weight, seed, steps]
-        go_text.click(text_image, [text, *word_inputs], [image, gloss], api_name="text_to_image")
+        go_text.click(text_image, [text, *word_inputs], [image, gloss], api_name="text_to_image",
+                      **MODEL_QUEUE)
         go_speech.click(speech_image, [speech, *word_inputs], [image, gloss],
-                        api_name="speech_to_image")
+                        api_name="speech_to_image", **MODEL_QUEUE)

@@ -140,10 +140,10 @@ def test_sound_to_image_with_sliders_and_mix(client, sound_files):
     from PIL import Image
 
     picture = Image.open(image)
-    assert picture.size == (64, 64)
+    assert picture.size == (256, 256)  # the 64 px picture, 4x enlarged for the screen
     mixed, *_ = client.predict(handle_file(sound_files["slow"]), 0, 0, handle_file(image), 0.5, 1,
                                2, api_name="/sound_to_image")
-    assert Image.open(mixed).size == (64, 64)
+    assert Image.open(mixed).size == (256, 256)
 
 
 def test_same_seed_same_picture(client, sound_files):

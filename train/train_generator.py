@@ -3,18 +3,19 @@
 Two stages, each its own run folder (resume, TensorBoard logs, ``metrics.json``):
 
 * ``--stage decoder``: the diffusion decoder (:class:`bgtai.generate.unet.ImageDecoder`) learns
-  to draw world images of the train split from their image embeddings (epsilon prediction,
+  to draw world images of the train split from their image embeddings (clean-image prediction,
   ``--cond-dropout`` of the embeddings replaced by zeros for classifier-free guidance).
-* ``--stage mapper``: the fallback audio and gloss encoders learn to regress the image
-  embedding of the paired picture (:mod:`bgtai.generate.mapping`).
+* ``--stage mapper``: the audio and gloss embeddings learn to land on the image embedding of the
+  paired picture (:mod:`bgtai.generate.mapping`).
 
-The image embedding is the world attribute embedding (``WorldAttributeEmbedder``); see
-``docs/generation.md`` for why. CPU recipe of the bundled ``assets/generator`` (see the docs for
-the exact numbers)::
+The image embedding is the UniBriVL joint space with ``--joint`` (the bundled generator) or the
+world attribute embedding without it; see ``docs/generation.md``. CPU recipe of the bundled
+``assets/generator`` (its ``README.md`` has the exact commands and times)::
 
-    nice python -m train.train_generator --stage decoder --output-dir runs/gen_decoder --cpu
-    nice python -m train.train_generator --stage mapper --output-dir runs/gen_mapper --cpu
-    python -m train.train_generator --assemble runs/gen_decoder runs/gen_mapper --output-dir assets/generator
+    python -m train.train_generator --stage decoder --joint assets/joint --output-dir runs/gen_decoder --cpu
+    python -m train.train_generator --stage mapper --joint assets/joint --output-dir runs/gen_mapper --cpu
+    python -m train.train_generator --assemble runs/gen_decoder runs/gen_mapper --joint assets/joint \
+        --output-dir assets/generator
 
 GPUs: ``accelerate launch -m train.train_generator --stage decoder ... --mixed-precision bf16``.
 """

@@ -79,8 +79,13 @@ def word_vectors(words: list[str], dim: int = TRIGRAM_DIM) -> np.ndarray:
     return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
-def align_texts(text_a: str, text_b: str, *, band: int | None = None) -> SequencePair:
-    """Align the words of two texts (or a text and its gloss) by trigram cosine distance."""
+def align_texts(text_a: str, text_b: str, *, band: int | None = None,
+                gloss_b: bool = False) -> SequencePair:
+    """Align the words of two texts (or a text and its gloss) by trigram cosine distance.
+
+    With ``gloss_b``, text B is a gloss: its tokens are its whitespace-separated words
+    (``DESC-HOT`` stays one token), not English words split at hyphens.
+    """
     words_a = tokenize_words(validate_text(text_a))
-    words_b = tokenize_words(validate_text(text_b))
+    words_b = validate_text(text_b).split() if gloss_b else tokenize_words(validate_text(text_b))
     return _align(word_vectors(words_a), word_vectors(words_b), "cosine", band, words_a, words_b)
