@@ -257,3 +257,13 @@ def test_uploads_over_the_limit_are_refused(app_url, tmp_path):
     with big.open("rb") as f:
         reply = httpx.post(f"{app_url.rstrip('/')}/gradio_api/upload", files={"files": f})
     assert reply.status_code == 413
+
+
+def test_cached_example_sounds_reset_the_sliders(app_url):
+    """The examples' handler (Gradio caches its outputs; it has no public API endpoint)."""
+    from app.tab_image import EXAMPLES, example_image
+
+    sound = sorted(EXAMPLES.glob("sound_*.wav"))[0]
+    image, (rate, edited), plots, gain, semitones = example_image(str(sound))
+    assert image.shape == (256, 256, 3) and rate == 16_000 and edited.dtype == np.int16
+    assert plots is not None and (gain, semitones) == (0, 0)
