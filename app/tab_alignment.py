@@ -12,7 +12,7 @@ import torch
 from bgtai.align.dtw import path_to_matrix
 from bgtai.align.losses import result_filter_ce, sp_loss
 from bgtai.align.sequences import align_sounds, align_texts
-from bgtai.audio import load_audio
+from bgtai.audio import SAMPLE_RATE, load_audio
 from bgtai.data.clips import FPS
 from bgtai.data.world import WorldDataset
 from bgtai.gloss import english_to_gloss
@@ -156,7 +156,7 @@ def inspect_world_clip(split: str, index: float):
         ("DS-Net vs DTW path: CE (eq. 5)", f"{view.ce:.3f}"),
         ("DS-Net vs DTW path: SP-Loss (eq. 6)", f"{view.sp:.3f}"),
     ])
-    audio = (16_000, np.round(clip.audio * 32767).astype(np.int16))
+    audio = (SAMPLE_RATE, np.round(clip.audio * 32767).astype(np.int16))
     return audio, frame_strip(clip.frames), selection_figure(view, 1 / FPS), summary
 
 
