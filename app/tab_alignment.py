@@ -7,10 +7,9 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
-import torch
 
 from bgtai.align.dtw import path_to_matrix
-from bgtai.align.losses import result_filter_ce, sp_loss
+from bgtai.align.losses import probability_losses
 from bgtai.align.sequences import align_sounds, align_texts
 from bgtai.audio import SAMPLE_RATE, load_audio
 from bgtai.data.clips import FPS
@@ -70,13 +69,6 @@ def _band(width: float) -> int | None:
     return int(width) if width and width > 0 else None
 
 
-def _losses(probs: np.ndarray, target: np.ndarray) -> tuple[float, float]:
-    """Eq. 5 CE and eq. 6 SP-Loss of DS-Net probabilities ``(Q, T)`` against a DTW path."""
-    p = torch.from_numpy(probs).clamp(1e-6, 1 - 1e-6)[None]
-    logits, target_t = torch.logit(p), torch.from_numpy(target)[None]
-    return float(result_filter_ce(logits, target_t)), float(sp_loss(logits, target_t))
-
-
 @user_errors
 def compare_sounds(sound_a, sound_b, metric_label: str, band: float):
     """Handler: two audio files -> both spectrograms, cost matrix with path, summary."""
@@ -109,7 +101,8 @@ def compare_texts(text_a: str, text_b: str, band: float):
     if is_gloss:
         forced = gloss_translator().force(text_a, text_b)
         overlay = forced.alignment.T
-        ce, sp = _losses(forced.align_probs, path_to_matrix(pair.result.path, pair.cost.shape).T.copy())
+        ce, sp = probability_losses(forced.align_probs,
+                                    path_to_matrix(pair.result.path, pair.cost.shape).T.copy())
         rows += [("DS-Net vs DTW path: CE (eq. 5)", f"{ce:.3f}"),
                  ("DS-Net vs DTW path: SP-Loss (eq. 6)", f"{sp:.3f}")]
     else:

@@ -151,3 +151,13 @@ def test_alignment_masks_defaults():
     rows, cols = alignment_masks(2, 3, 4)
     assert rows.shape == (2, 3) and cols.shape == (2, 4)
     assert rows.all() and cols.all()
+
+
+def test_probability_losses_match_the_logit_losses():
+    from bgtai.align.losses import probability_losses
+
+    logits = torch.tensor([[2.0, -1.0, -3.0], [-2.0, 0.5, 1.0]], dtype=torch.float64)
+    path = torch.tensor([[True, False, False], [False, True, True]])
+    ce, sp = probability_losses(torch.sigmoid(logits).numpy(), path.numpy())
+    assert ce == pytest.approx(float(result_filter_ce(logits[None], path[None])), rel=1e-6)
+    assert sp == pytest.approx(float(sp_loss(logits[None], path[None])), rel=1e-6)

@@ -17,7 +17,13 @@ from bgtai.align.dtw import (
     dtw_batch,
     path_to_matrix,
 )
-from bgtai.align.losses import alignment_bce, alignment_masks, result_filter_ce, sp_loss
+from bgtai.align.losses import (
+    alignment_bce,
+    alignment_masks,
+    probability_losses,
+    result_filter_ce,
+    sp_loss,
+)
 
 __all__ = [
     "MASK_VALUE",
@@ -35,6 +41,7 @@ __all__ = [
     "dtw",
     "dtw_batch",
     "path_to_matrix",
+    "probability_losses",
     "result_filter_ce",
     "sp_loss",
 ]

@@ -220,3 +220,15 @@ def alignment_bce(logits: torch.Tensor, target_alignment: torch.Tensor,
     safe = logits.masked_fill(~cells, 0.0)
     per_cell = F.binary_cross_entropy_with_logits(safe, target, reduction="none")
     return _mean_over(per_cell, cells)
+
+
+def probability_losses(probs, target_alignment) -> tuple[float, float]:
+    """Eq. 5 CE and eq. 6 SP-Loss of one pair's per-cell probabilities against a DTW path.
+
+    For inspecting a trained aligner (the app's Alignment lab): ``probs`` is ``(Q, T)``
+    ``sigmoid(logits)`` (e.g. word-level probabilities pooled from subword pieces), turned back
+    into logits; ``target_alignment`` is the ``(Q, T)`` binary path.
+    """
+    p = torch.as_tensor(probs, dtype=torch.float64).clamp(1e-6, 1 - 1e-6)[None]
+    logits, target = torch.logit(p), torch.as_tensor(target_alignment)[None]
+    return float(result_filter_ce(logits, target)), float(sp_loss(logits, target))
