@@ -74,9 +74,12 @@ def sound_to_image():
         return _pretrained_sound_to_image()
     from bgtai.generate.pipeline import SoundToImage
 
+    try:  # speech -> picture shares the Language -> Gloss tab's model
+        translator = gloss_translator()
+    except ValueError:
+        translator = None  # then speech -> picture says it is unavailable
     return _load("Sound -> Image generator", "BGTAI_GENERATOR_MODEL", ASSETS / "generator",
-                 lambda where: SoundToImage.from_pretrained(
-                     where, gloss_translator=os.environ.get("BGTAI_GLOSS_MODEL")),
+                 lambda where: SoundToImage.from_pretrained(where, gloss_translator=translator),
                  "Train it with `python -m train.train_generator` (see docs/generation.md)")
 
 

@@ -13,7 +13,7 @@ import gradio as gr
 import numpy as np
 
 from bgtai.audio import SAMPLE_RATE, load_audio
-from bgtai.generate.edits import GAIN_RANGE_DB, SEMITONE_RANGE, clamp_gain, clamp_semitones
+from bgtai.generate.edits import GAIN_RANGE_DB, SEMITONE_RANGE
 from bgtai.generate.pipeline import SoundToImage
 from bgtai.generate.unet import MAX_STEPS
 
@@ -52,7 +52,7 @@ def preview_edit(sound, gain_db: float, semitones: float):
     if sound is None:
         return None, None
     wave = load_audio(sound)
-    edited = SoundToImage.edit(wave, gain_db=clamp_gain(gain_db), semitones=clamp_semitones(semitones))
+    edited = SoundToImage.edit(wave, gain_db=gain_db, semitones=semitones)  # clamps both
     return _pcm16(edited), edit_figure(wave, edited, SAMPLE_RATE)
 
 
@@ -77,11 +77,10 @@ def make_image(sound, gain_db: float, semitones: float, mix_image, mix_weight: f
     return _enlarged(out.image), _pcm16(out.wave), edit_figure(wave, out.wave, SAMPLE_RATE)
 
 
-@gpu
-@user_errors
 def example_image(sound):
     """Handler of the example sounds (cached on first use): the picture at the default
-    settings, with the sliders put back to 0 so what is shown matches them."""
+    settings, with the sliders put back to 0 so what is shown matches them (errors and the GPU
+    come from :func:`make_image`'s decorators)."""
     return *make_image(sound, 0.0, 0.0, None, 0.0, 0, DEFAULT_STEPS), 0, 0
 
 

@@ -215,3 +215,5 @@ def test_trainer_on_the_joint_space(tmp_path):
     a = pipe(tone(), SR, steps=2, seed=5)
     np.testing.assert_array_equal(a.image, pipe(tone(), SR, steps=2, seed=5).image)
     assert pipe.gloss_to_image("THREE DESC-LOUD WHISTLE", steps=2).image.shape == (64, 64, 3)
+    shared = pipe.translator  # a loaded translator is shared, not loaded again
+    assert SoundToImage.from_pretrained(tmp_path / "g", gloss_translator=shared).translator is shared

@@ -106,7 +106,7 @@ class SoundToImage:
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, *, classifier: str | Path | None = None,
-                        gloss_translator: str | Path | None = None) -> SoundToImage:
+                        gloss_translator=None) -> SoundToImage:
         """Load a pipeline folder written by ``train/train_generator.py --assemble``.
 
         ``pipeline.json`` names the embedding space: ``"world_attributes"`` (the fallback:
@@ -119,9 +119,10 @@ class SoundToImage:
             The folder (default: the bundled ``assets/generator``).
         classifier : str or Path, optional
             World classifier behind the attribute embedding (default: the bundled one).
-        gloss_translator : str or Path, optional
-            Langue2Gloss checkpoint for speech input; by default ``assets/gloss`` is used when it
-            exists, and speech input is unavailable otherwise.
+        gloss_translator : str, Path or GlossTranslator, optional
+            Langue2Gloss checkpoint (or an already loaded translator, to share it) for speech
+            input; by default ``assets/gloss`` is used when it exists, and speech input is
+            unavailable otherwise.
         """
         path = Path(path) if path is not None else DEFAULT_CHECKPOINT
         manifest = path / "pipeline.json"
@@ -145,6 +146,8 @@ class SoundToImage:
         else:
             raise ValueError(f"unsupported embedder {spec.get('embedder')!r} in {manifest}")
         translator = None
+        if hasattr(gloss_translator, "from_speech"):  # loaded already
+            return cls(ImageDecoder.from_pretrained(path / "decoder"), embedder, gloss_translator)
         gloss_path = Path(gloss_translator) if gloss_translator is not None else DEFAULT_GLOSS_CHECKPOINT
         if gloss_path.is_dir() and any(gloss_path.glob("*.safetensors")):
             from bgtai.gloss.translator import GlossTranslator

@@ -24,7 +24,7 @@ import torch
 
 from bgtai.audio import AudioSource, load_audio
 from bgtai.generate.edits import apply_gain, pitch_shift
-from bgtai.generate.pipeline import GenerationResult, check_seed, check_mix
+from bgtai.generate.pipeline import GenerationResult, check_mix, check_seed
 from bgtai.generate.unet import MAX_STEPS
 
 UNCLIP_MODEL_ID = "stabilityai/stable-diffusion-2-1-unclip"
