@@ -217,3 +217,64 @@ def test_trainer_on_the_joint_space(tmp_path):
     assert pipe.gloss_to_image("THREE DESC-LOUD WHISTLE", steps=2).image.shape == (64, 64, 3)
     shared = pipe.translator  # a loaded translator is shared, not loaded again
     assert SoundToImage.from_pretrained(tmp_path / "g", gloss_translator=shared).translator is shared
+
+
+def test_decoder_ema_resume_and_half_precision(tmp_path):
+    """EMA weights are what is saved, they survive --resume, and --decoder-dtype float16 halves
+    the stored decoder that then still samples."""
+    from safetensors import safe_open
+
+    from train.train_generator import main
+
+    common = ["--cpu", "--stage", "decoder", "--n-train", "16", "--batch-size", "4", "--epochs", "1",
+              "--channels", "16", "32", "--layers-per-block", "2", "--prediction-type", "v_prediction"]
+
+    def weights(run):
+        with safe_open(str(run / "model" / "decoder" / "model.safetensors"), "pt") as f:
+            return {k: f.get_tensor(k) for k in f.keys()}
+
+    main([*common, "--output-dir", str(tmp_path / "plain")])
+    main([*common, "--output-dir", str(tmp_path / "ema"), "--ema-decay", "0.99"])
+    main([*common, "--output-dir", str(tmp_path / "ema2"), "--ema-decay", "0.99", "--stop-at-step", "2"])
+    main([*common, "--output-dir", str(tmp_path / "ema2"), "--ema-decay", "0.99", "--resume"])
+    plain, ema, resumed = weights(tmp_path / "plain"), weights(tmp_path / "ema"), weights(tmp_path / "ema2")
+    assert any(not torch.equal(plain[k], ema[k]) for k in plain)  # the average, not the last step
+    for k in ema:
+        torch.testing.assert_close(resumed[k], ema[k])
+    config = json.loads((tmp_path / "ema" / "model" / "decoder" / "config.json").read_text())
+    assert config["prediction_type"] == "v_prediction" and config["layers_per_block"] == 2
+
+    main(["--stage", "mapper", "--cpu", "--n-train", "8", "--n-val", "4", "--batch-size", "4",
+          "--max-steps", "1", "--epochs", "1", "--output-dir", str(tmp_path / "m")])
+    main(["--assemble", str(tmp_path / "ema"), str(tmp_path / "m"), "--output-dir", str(tmp_path / "g"),
+          "--decoder-dtype", "float16"])
+    with safe_open(str(tmp_path / "g" / "decoder" / "model.safetensors"), "pt") as f:
+        assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}
+    pipe = SoundToImage.from_pretrained(tmp_path / "g")
+    assert pipe.decoder.config.prediction_type == "v_prediction"
+    assert pipe(tone(), SR, steps=3).image.shape == (64, 64, 3)
+
+
+def test_step_budget_fits_the_schedule_to_the_clock(monkeypatch):
+    """--max-minutes: the total is cut from the measured rate and the cosine ends there."""
+    from train import common
+
+    clock = iter([0.0, 10.0])  # start, then 10 s for the 5 probe steps: 0.5 steps/s
+    monkeypatch.setattr(common.time, "monotonic", lambda: next(clock))
+    budget = common.StepBudget(total=1000, minutes=1.0, probe=5)
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = common.warmup_cosine(opt, budget, warmup=1)
+    budget.start(0)
+    assert not any(budget.observe(s) for s in range(1, 5))
+    assert budget.observe(5) and budget.total == 5 + 25  # 50 s left at 0.5 steps/s
+    assert sched.lr_lambdas[0](30) == pytest.approx(0.05)  # the schedule's floor at the new end
+    assert common.StepBudget(100).observe(50) is False  # no budget: never cut
+
+
+def test_trainer_stops_within_its_minutes(tmp_path):
+    from train.train_generator import main
+
+    metrics = main(["--cpu", "--stage", "decoder", "--n-train", "16", "--batch-size", "1", "--epochs", "5",
+                    "--channels", "16", "32", "--max-minutes", "0.0001", "--output-dir", str(tmp_path)])
+    assert metrics["total_steps"] == 50  # cut at the end of the 50-step probe: no time was left
+    assert (tmp_path / "model" / "decoder" / "model.safetensors").is_file()

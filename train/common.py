@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,12 +137,42 @@ class EpochShuffle(Sampler):
         return iter(torch.randperm(self.n, generator=g).tolist())
 
 
-def warmup_cosine(optimizer: torch.optim.Optimizer, total: int, warmup: int):
+class StepBudget:
+    """A run's length in optimizer steps, optionally cut to fit a wall-clock budget.
+
+    With ``minutes``, the step rate is measured over the first ``probe`` steps of this invocation
+    and ``total`` is lowered to what fits in the rest of the budget, so that a
+    :func:`warmup_cosine` schedule reading it still ends where training does. The chosen total is
+    recorded in the run's metrics; ``--max-steps`` with it replays the run without a clock.
+    """
+
+    def __init__(self, total: int, minutes: float | None = None, probe: int = 50):
+        self.total, self.minutes, self.probe = total, minutes, probe
+        self._start: tuple[float, int] | None = None
+
+    def start(self, step: int) -> None:
+        """Start the clock at optimizer step ``step`` (0, or where a resumed run goes on)."""
+        self._start = (time.monotonic(), step)
+
+    def observe(self, step: int) -> bool:
+        """Call after each optimizer step; True at the step where ``total`` was fitted (the same
+        step in every process: take the minimum across processes then)."""
+        if self.minutes is None or self._start is None or step != self._start[1] + self.probe:
+            return False
+        elapsed = time.monotonic() - self._start[0]
+        fit = step + int((self.minutes * 60.0 - elapsed) * self.probe / max(elapsed, 1e-9))
+        self.total = max(step, min(self.total, fit))
+        return True
+
+
+def warmup_cosine(optimizer: torch.optim.Optimizer, total: int | StepBudget, warmup: int):
     """Linear warm-up over ``min(warmup, total / 10)`` steps, then cosine decay to 5% of the
-    peak learning rate at step ``total``."""
-    warmup = min(warmup, max(1, total // 10))
+    peak learning rate at step ``total`` (read at every step when a :class:`StepBudget`)."""
+    budget = total if isinstance(total, StepBudget) else StepBudget(total)
+    warmup = min(warmup, max(1, budget.total // 10))
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(
-        (s + 1) / warmup, 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, total))))))
+        (s + 1) / warmup,
+        0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, budget.total))))))
 
 
 def optimizer_step(accelerator: Accelerator, model, optimizer, scheduler, loss: torch.Tensor,

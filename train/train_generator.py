@@ -50,6 +50,7 @@ from bgtai.generate.unet import DecoderConfig, ImageDecoder, images_to_patches
 from bgtai.readers import load_world_classifier
 from train.common import (
     EpochShuffle,
+    StepBudget,
     bar,
     base_parser,
     make_accelerator,
@@ -69,9 +70,20 @@ def parse_args(argv=None):
     p.add_argument("--n-val", type=int, default=256, help="val items for the mapper's loss")
     p.add_argument("--channels", type=int, nargs="+", default=[48, 96, 96],
                    help="decoder UNet block widths")
+    p.add_argument("--layers-per-block", type=int, default=1, help="decoder ResNets per UNet level")
+    p.add_argument("--prediction-type", choices=("sample", "v_prediction", "epsilon"), default="sample",
+                   help="what the decoder predicts (diffusers' names; sample = the clean image)")
+    p.add_argument("--ema-decay", type=float, default=0.0,
+                   help="keep an exponential moving average of the decoder's weights with this "
+                        "decay (0: off) and save it instead of the last weights")
+    p.add_argument("--decoder-dtype", choices=("float32", "float16"), default="float32",
+                   help="with --assemble: the precision the decoder's weights are stored in")
     p.add_argument("--cond-dropout", type=float, default=0.1,
                    help="fraction of decoder samples trained without their embedding (CFG)")
     p.add_argument("--warmup-steps", type=int, default=200)
+    p.add_argument("--max-minutes", type=float, default=None,
+                   help="fit the run into this many minutes of training: the step count (and the "
+                        "cosine schedule with it) is cut to the step rate of the first 50 steps")
     p.add_argument("--classifier", type=Path, default=None,
                    help="world classifier checkpoint behind the attribute embedding (default: bundled)")
     p.add_argument("--joint", type=Path, default=None,
@@ -82,18 +94,22 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def image_embedder(args):
-    """``(embed(images) -> (N, dim) tensor, dim, joint model or None)`` for the chosen space."""
+def image_embedder(args, device: torch.device | str = "cpu"):
+    """``(embed(images) -> (N, dim) CPU tensor, dim, joint model or None)`` for the chosen space.
+
+    The joint model is moved to ``device`` (tens of thousands of pictures are embedded once
+    before decoder training, and the mapper stage runs it on every batch).
+    """
     if args.joint is None:
         classifier = load_world_classifier(args.classifier)
         return (lambda images: attribute_embedding(images, classifier)), ATTRIBUTE_DIM, None
     from bgtai.joint import JointModel
 
-    joint = JointModel.from_pretrained(args.joint).eval()
+    joint = JointModel.from_pretrained(args.joint).to(device).eval()
 
     @torch.no_grad()
     def embed(images):
-        return joint.embed_image(torch.from_numpy(images).permute(0, 3, 1, 2))
+        return joint.embed_image(torch.from_numpy(images).to(device).permute(0, 3, 1, 2)).cpu()
 
     return embed, int(joint.config.dim), joint
 
@@ -172,14 +188,16 @@ class JointMappers(torch.nn.Module):
         self.gloss.save_pretrained(out / "gloss_mapper")
 
 
-def build_stage(args):
+def build_stage(args, device: torch.device | str = "cpu"):
     """Model, train/val loaders, loss function and saver of the chosen stage."""
-    embed, dim, joint = image_embedder(args)
+    embed, dim, joint = image_embedder(args, device)
     if args.stage == "decoder":
         ds = WorldDataset("train", args.n_train, seed=args.seed, kind="image")
         images = np.stack([ds.event(i, audio=False)[2] for i in range(args.n_train)])
         embeds = embed_in_batches(images, embed)
-        model = ImageDecoder(DecoderConfig(embed_dim=dim, block_out_channels=list(args.channels)))
+        model = ImageDecoder(DecoderConfig(embed_dim=dim, block_out_channels=list(args.channels),
+                                           layers_per_block=args.layers_per_block,
+                                           prediction_type=args.prediction_type))
         data = TensorDataset(torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), embeds)
         loader = DataLoader(data, batch_size=args.batch_size, drop_last=True,
                             sampler=EpochShuffle(len(data), args.seed),
@@ -223,8 +241,13 @@ def evaluate(model, loss_fn, loader, accelerator) -> dict[str, float]:
     return {f"val_{k}": v / n for k, v in sums.items()}
 
 
-def assemble(decoder_run: Path, mapper_run: Path, out: Path, joint: Path | None) -> Path:
-    """One pipeline folder: ``decoder/``, the audio/gloss models and ``pipeline.json``."""
+def assemble(decoder_run: Path, mapper_run: Path, out: Path, joint: Path | None,
+             decoder_dtype: str = "float32") -> Path:
+    """One pipeline folder: ``decoder/``, the audio/gloss models and ``pipeline.json``.
+
+    ``decoder_dtype="float16"`` stores the decoder's weights at half precision (half the size;
+    they are loaded back into float32).
+    """
     import os
     import shutil
 
@@ -235,6 +258,8 @@ def assemble(decoder_run: Path, mapper_run: Path, out: Path, joint: Path | None)
         if not (src / "model.safetensors").is_file():
             raise ValueError(f"no trained {name} at {src}")
         shutil.copytree(src, out / name, dirs_exist_ok=True)
+    if decoder_dtype == "float16":
+        ImageDecoder.from_pretrained(out / "decoder").half().save_pretrained(out / "decoder")
     spec = {"embedder": "world_attributes"} if joint is None else {
         "embedder": "joint", "joint": os.path.relpath(joint.resolve(), out.resolve())}
     (out / "pipeline.json").write_text(json.dumps(spec, indent=2) + "\n")
@@ -244,23 +269,32 @@ def assemble(decoder_run: Path, mapper_run: Path, out: Path, joint: Path | None)
 def main(argv=None) -> dict[str, float]:
     args = parse_args(argv)
     if args.assemble:
-        assemble(*args.assemble, args.output_dir, args.joint)
+        assemble(*args.assemble, args.output_dir, args.joint, args.decoder_dtype)
         return {}
     accelerator, progress = make_accelerator(args, f"generator_{args.stage}")
-    model, loader, val_loader, loss_fn, save = build_stage(args)
+    model, loader, val_loader, loss_fn, save = build_stage(args, accelerator.device)
+    ema = None
+    if args.ema_decay > 0:
+        from diffusers.training_utils import EMAModel
+
+        ema = EMAModel(model.parameters(), decay=args.ema_decay)
+        ema.to(accelerator.device)
+        accelerator.register_for_checkpointing(ema)  # before resume(): its state is restored too
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     total = math.ceil(len(loader) / args.grad_accum) * args.epochs
     if args.max_steps is not None:
         total = min(total, args.max_steps)
-    scheduler = warmup_cosine(optimizer, total, args.warmup_steps)
+    budget = StepBudget(total, args.max_minutes)
+    scheduler = warmup_cosine(optimizer, budget, args.warmup_steps)
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
     if val_loader is not None:
         val_loader = accelerator.prepare(val_loader)
     resume(accelerator, args)
     metrics: dict[str, float] = {}
     pbar = bar(accelerator, total, f"generator/{args.stage}", initial=progress.step)
+    budget.start(progress.step)
     model.train()
-    while progress.epoch < args.epochs and progress.step < total:
+    while progress.epoch < args.epochs and progress.step < budget.total:
         loader.set_epoch(progress.epoch)
         skip = progress.batch_in_epoch
         for batch in accelerator.skip_first_batches(loader, skip) if skip else loader:
@@ -268,8 +302,14 @@ def main(argv=None) -> dict[str, float]:
                 losses = loss_fn(model, batch)
                 optimizer_step(accelerator, model, optimizer, scheduler, losses["loss"])
             if record_step(accelerator, progress, pbar, losses, scheduler) is not None:
+                if ema is not None:
+                    ema.step(model.parameters())
+                if budget.observe(progress.step):
+                    mine = torch.tensor([budget.total], device=accelerator.device)
+                    budget.total = int(accelerator.gather(mine).min())
+                    pbar.total = metrics["total_steps"] = budget.total
                 metrics["train_loss"] = losses["loss"].item()
-                if progress.step >= total or progress.step == args.stop_at_step:
+                if progress.step >= budget.total or progress.step == args.stop_at_step:
                     break
         if progress.batch_in_epoch >= len(loader):  # the epoch ran to its end
             progress.epoch, progress.batch_in_epoch = progress.epoch + 1, 0
@@ -286,7 +326,10 @@ def main(argv=None) -> dict[str, float]:
     pbar.close()
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        save(accelerator.unwrap_model(model), args.output_dir / "model")
+        final = accelerator.unwrap_model(model)
+        if ema is not None:
+            ema.copy_to(final.parameters())
+        save(final, args.output_dir / "model")
         write_metrics(args.output_dir / "metrics.json", metrics)
     accelerator.end_training()
     return metrics

@@ -308,12 +308,14 @@ class JointEmbedder:
     @torch.no_grad()
     def embed_images(self, images) -> torch.Tensor:
         arr = _images_array(images, self.joint.config.image_size)
-        return self.joint.embed_image(torch.from_numpy(arr).permute(0, 3, 1, 2))
+        device = next(self.joint.parameters()).device
+        return self.joint.embed_image(torch.from_numpy(arr).to(device).permute(0, 3, 1, 2))
 
     @torch.no_grad()
     def audio_embeddings(self, waves: list[np.ndarray]) -> torch.Tensor:
         """Joint-space clip embeddings, before the mapping."""
-        return self.joint.embed_audio(*pad_waves(waves))[0]
+        device = next(self.joint.parameters()).device
+        return self.joint.embed_audio(*(t.to(device) for t in pad_waves(waves)))[0]
 
     @torch.no_grad()
     def gloss_embeddings(self, glosses: list[str]) -> torch.Tensor:
@@ -325,7 +327,8 @@ class JointEmbedder:
         ids = torch.zeros(len(seqs), int(lengths.max()), dtype=torch.long)
         for i, s in enumerate(seqs):
             ids[i, : len(s)] = torch.tensor(s)
-        return self.joint.embed_tokens(ids, lengths)
+        device = next(self.joint.parameters()).device
+        return self.joint.embed_tokens(ids.to(device), lengths.to(device))
 
     @torch.no_grad()
     def embed_audio(self, waves: list[np.ndarray]) -> torch.Tensor:
