@@ -385,7 +385,7 @@ def test_cuda_equals_cpu():
     rng = np.random.default_rng(15)
     for integer in (False, True):
         x, y = random_pair(rng, 4 * 50, 4 * 70, d=16, integer=integer)
-        x, y = x.reshape(4, 50, 16), y.reshape(4, 70, 16)
+        x, y = x.reshape(4, 50, -1), y.reshape(4, 70, -1)  # integer pairs are 2-d
         C = cost_matrix(x, y)  # the same cost matrix on both sides: bit-identical DP
         lengths = ([50, 20, 1, 33], [70, 70, 9, 1])
         for band in (None, 3):

@@ -247,11 +247,12 @@ def test_decoder_ema_resume_and_half_precision(tmp_path):
     main(["--stage", "mapper", "--cpu", "--n-train", "8", "--n-val", "4", "--batch-size", "4",
           "--max-steps", "1", "--epochs", "1", "--output-dir", str(tmp_path / "m")])
     main(["--assemble", str(tmp_path / "ema"), str(tmp_path / "m"), "--output-dir", str(tmp_path / "g"),
-          "--decoder-dtype", "float16"])
+          "--decoder-dtype", "float16", "--guidance-scale", "2"])
     with safe_open(str(tmp_path / "g" / "decoder" / "model.safetensors"), "pt") as f:
         assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}
     pipe = SoundToImage.from_pretrained(tmp_path / "g")
     assert pipe.decoder.config.prediction_type == "v_prediction"
+    assert pipe.decoder.config.guidance_scale == 2.0
     assert pipe(tone(), SR, steps=3).image.shape == (64, 64, 3)
 
 

@@ -22,6 +22,7 @@ GPUs: ``accelerate launch -m train.train_generator --stage decoder ... --mixed-p
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sys
@@ -78,6 +79,9 @@ def parse_args(argv=None):
                         "decay (0: off) and save it instead of the last weights")
     p.add_argument("--decoder-dtype", choices=("float32", "float16"), default="float32",
                    help="with --assemble: the precision the decoder's weights are stored in")
+    p.add_argument("--guidance-scale", type=float, default=None,
+                   help="with --assemble: the decoder's default classifier-free guidance (chosen "
+                        "on the val split)")
     p.add_argument("--cond-dropout", type=float, default=0.1,
                    help="fraction of decoder samples trained without their embedding (CFG)")
     p.add_argument("--warmup-steps", type=int, default=200)
@@ -242,11 +246,11 @@ def evaluate(model, loss_fn, loader, accelerator) -> dict[str, float]:
 
 
 def assemble(decoder_run: Path, mapper_run: Path, out: Path, joint: Path | None,
-             decoder_dtype: str = "float32") -> Path:
+             decoder_dtype: str = "float32", guidance_scale: float | None = None) -> Path:
     """One pipeline folder: ``decoder/``, the audio/gloss models and ``pipeline.json``.
 
     ``decoder_dtype="float16"`` stores the decoder's weights at half precision (half the size;
-    they are loaded back into float32).
+    they are loaded back into float32); ``guidance_scale`` replaces its default guidance.
     """
     import os
     import shutil
@@ -258,8 +262,13 @@ def assemble(decoder_run: Path, mapper_run: Path, out: Path, joint: Path | None,
         if not (src / "model.safetensors").is_file():
             raise ValueError(f"no trained {name} at {src}")
         shutil.copytree(src, out / name, dirs_exist_ok=True)
-    if decoder_dtype == "float16":
-        ImageDecoder.from_pretrained(out / "decoder").half().save_pretrained(out / "decoder")
+    if decoder_dtype == "float16" or guidance_scale is not None:
+        decoder = ImageDecoder.from_pretrained(out / "decoder")
+        if guidance_scale is not None:  # the saved config is the one the model was built with
+            weights = decoder.state_dict()
+            decoder = ImageDecoder(dataclasses.replace(decoder.config, guidance_scale=guidance_scale))
+            decoder.load_state_dict(weights)
+        (decoder.half() if decoder_dtype == "float16" else decoder).save_pretrained(out / "decoder")
     spec = {"embedder": "world_attributes"} if joint is None else {
         "embedder": "joint", "joint": os.path.relpath(joint.resolve(), out.resolve())}
     (out / "pipeline.json").write_text(json.dumps(spec, indent=2) + "\n")
@@ -269,7 +278,7 @@ def assemble(decoder_run: Path, mapper_run: Path, out: Path, joint: Path | None,
 def main(argv=None) -> dict[str, float]:
     args = parse_args(argv)
     if args.assemble:
-        assemble(*args.assemble, args.output_dir, args.joint, args.decoder_dtype)
+        assemble(*args.assemble, args.output_dir, args.joint, args.decoder_dtype, args.guidance_scale)
         return {}
     accelerator, progress = make_accelerator(args, f"generator_{args.stage}")
     model, loader, val_loader, loss_fn, save = build_stage(args, accelerator.device)
