@@ -2,12 +2,17 @@
 # One prepared session on a lent GPU machine (PyTorch there, nothing downloadable): installs the
 # wheels carried in .whl/ (what that image lacks: diffusers, soundfile, lemminflect, ...), trains
 # candidate sound-to-image decoders side by side for MINUTES each, runs the CUDA DTW test and
-# times the CUDA paths (benchmarks/gpu.py). Results land in $OUT (default runs/gpu): one
-# <name>.tar per decoder (float16 weights, config, metrics, log), dtw.txt, gpu.json.
+# (BENCH=1, the default) times the CUDA paths (benchmarks/gpu.py). Results land in $OUT (default
+# runs/gpu): one <name>.tar per decoder (float16 weights, config, metrics, log), dtw.txt, gpu.json.
 #
-#   bash scripts/gpu_session.sh [MINUTES]
+#   bash scripts/gpu_session.sh [MINUTES] [scratch|continue]
+#
+# scratch: three architectures from random weights (A, B, C; C became the bundled decoder).
+# continue: two runs that train the bundled decoder further (D: the same 40,000 pictures,
+# E: 80,000), at half C's learning rate.
 set -u
 MINUTES=${1:-5}
+MODE=${2:-scratch}
 OUT=${OUT:-runs/gpu}
 mkdir -p "$OUT"
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
@@ -29,11 +34,16 @@ D.from_pretrained(sys.argv[1]).half().save_pretrained(sys.argv[1])" "$run/model/
 }
 
 mkdir -p runs
-decoder A --channels 64 128 160 --prediction-type v_prediction &
-decoder B --channels 64 128 128 --layers-per-block 2 --prediction-type v_prediction &
-decoder C --channels 64 128 160 --prediction-type sample &
+if [ "$MODE" = continue ]; then
+    decoder D --init-decoder assets/generator/decoder --lr 5e-4 &
+    decoder E --init-decoder assets/generator/decoder --lr 5e-4 --n-train 80000 &
+else
+    decoder A --channels 64 128 160 --prediction-type v_prediction &
+    decoder B --channels 64 128 128 --layers-per-block 2 --prediction-type v_prediction &
+    decoder C --channels 64 128 160 --prediction-type sample &
+fi
 # mostly numba compilation on the CPU while the decoders prepare their data
 python3 -m pytest -q -p no:cacheprovider tests/test_dtw.py -m cuda >"$OUT/dtw.txt" 2>&1
 wait
-tail -n 3 runs/gpu_*.log
-python3 -m benchmarks.gpu --json "$OUT/gpu.json"
+for f in runs/gpu_*.log; do echo "$f"; tail -c 300 "$f"; echo; done
+[ "${BENCH:-1}" = 1 ] && python3 -m benchmarks.gpu --json "$OUT/gpu.json"

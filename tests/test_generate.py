@@ -1,6 +1,7 @@
 """The embedded sound-to-image pipeline, with tiny random models (fast) and the trainer's smoke run."""
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -210,6 +211,10 @@ def test_trainer_on_the_joint_space(tmp_path):
     assert np.isfinite(metrics["val_audio"])
     main(["--assemble", str(tmp_path / "d"), str(tmp_path / "m"), "--output-dir", str(tmp_path / "g"),
           "--joint", str(tmp_path / "joint")])
+    with pytest.raises(ValueError, match="16-d embeddings"):  # the attribute space is 19-d
+        main(["--stage", "decoder", "--cpu", "--n-train", "4", "--max-steps", "1",
+              "--init-decoder", str(tmp_path / "d" / "model" / "decoder"),
+              "--output-dir", str(tmp_path / "wrong")])
     pipe = SoundToImage.from_pretrained(tmp_path / "g")
     assert pipe.embedder.dim == 16
     a = pipe(tone(), SR, steps=2, seed=5)
@@ -229,8 +234,8 @@ def test_decoder_ema_resume_and_half_precision(tmp_path):
     common = ["--cpu", "--stage", "decoder", "--n-train", "16", "--batch-size", "4", "--epochs", "1",
               "--channels", "16", "32", "--layers-per-block", "2", "--prediction-type", "v_prediction"]
 
-    def weights(run):
-        with safe_open(str(run / "model" / "decoder" / "model.safetensors"), "pt") as f:
+    def weights(run, folder="model/decoder"):
+        with safe_open(str(run / folder / "model.safetensors"), "pt") as f:
             return {k: f.get_tensor(k) for k in f.keys()}
 
     main([*common, "--output-dir", str(tmp_path / "plain")])
@@ -255,13 +260,25 @@ def test_decoder_ema_resume_and_half_precision(tmp_path):
     assert pipe.decoder.config.guidance_scale == 2.0
     assert pipe(tone(), SR, steps=3).image.shape == (64, 64, 3)
 
+    # --init-decoder continues from a stored (float16) decoder: its architecture, not the flags'
+    main(["--cpu", "--stage", "decoder", "--n-train", "8", "--batch-size", "4", "--max-steps", "1",
+          "--epochs", "1", "--lr", "0", "--init-decoder", str(tmp_path / "g" / "decoder"),
+          "--output-dir", str(tmp_path / "more")])
+    more, stored = weights(tmp_path / "more"), weights(tmp_path / "g", "decoder")
+    assert {t.dtype for t in more.values()} == {torch.float32}
+    for k in stored:
+        torch.testing.assert_close(more[k], stored[k].float())
+    assert json.loads((tmp_path / "more" / "model" / "decoder" / "config.json").read_text()
+                      )["layers_per_block"] == 2
+
 
 def test_step_budget_fits_the_schedule_to_the_clock(monkeypatch):
     """--max-minutes: the total is cut from the measured rate and the cosine ends there."""
     from train import common
 
-    clock = iter([0.0, 10.0])  # start, then 10 s for the 5 probe steps: 0.5 steps/s
-    monkeypatch.setattr(common.time, "monotonic", lambda: next(clock))
+    clock = iter([0.0, 2.0, 10.0])  # start, a slow first step, then 4 steps in 8 s: 0.5 steps/s
+    # the module's own clock only: patching time.monotonic itself would feed other threads too
+    monkeypatch.setattr(common, "time", SimpleNamespace(monotonic=lambda: next(clock)))
     budget = common.StepBudget(total=1000, minutes=1.0, probe=5)
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     sched = common.warmup_cosine(opt, budget, warmup=1)

@@ -141,26 +141,34 @@ class StepBudget:
     """A run's length in optimizer steps, optionally cut to fit a wall-clock budget.
 
     With ``minutes``, the step rate is measured over the first ``probe`` steps of this invocation
-    and ``total`` is lowered to what fits in the rest of the budget, so that a
+    (timed from the end of the first one, which carries one-off costs such as CUDA warm-up) and
+    ``total`` is lowered to what fits in the rest of the budget, so that a
     :func:`warmup_cosine` schedule reading it still ends where training does. The chosen total is
     recorded in the run's metrics; ``--max-steps`` with it replays the run without a clock.
     """
 
     def __init__(self, total: int, minutes: float | None = None, probe: int = 50):
-        self.total, self.minutes, self.probe = total, minutes, probe
+        self.total, self.minutes, self.probe = total, minutes, max(2, probe)
         self._start: tuple[float, int] | None = None
+        self._first: float | None = None  # when the first step of this invocation ended
 
     def start(self, step: int) -> None:
         """Start the clock at optimizer step ``step`` (0, or where a resumed run goes on)."""
-        self._start = (time.monotonic(), step)
+        self._start, self._first = (time.monotonic(), step), None
 
     def observe(self, step: int) -> bool:
         """Call after each optimizer step; True at the step where ``total`` was fitted (the same
         step in every process: take the minimum across processes then)."""
-        if self.minutes is None or self._start is None or step != self._start[1] + self.probe:
+        if self.minutes is None or self._start is None:
             return False
-        elapsed = time.monotonic() - self._start[0]
-        fit = step + int((self.minutes * 60.0 - elapsed) * self.probe / max(elapsed, 1e-9))
+        began, first_step = self._start
+        if step == first_step + 1:
+            self._first = time.monotonic()
+        if step != first_step + self.probe or self._first is None:
+            return False
+        now = time.monotonic()
+        rate = (self.probe - 1) / max(now - self._first, 1e-9)
+        fit = step + int((self.minutes * 60.0 - (now - began)) * rate)
         self.total = max(step, min(self.total, fit))
         return True
 

@@ -9,15 +9,18 @@ Two stages, each its own run folder (resume, TensorBoard logs, ``metrics.json``)
   paired picture (:mod:`bgtai.generate.mapping`).
 
 The image embedding is the UniBriVL joint space with ``--joint`` (the bundled generator) or the
-world attribute embedding without it; see ``docs/generation.md``. CPU recipe of the bundled
-``assets/generator`` (its ``README.md`` has the exact commands and times)::
+world attribute embedding without it; see ``docs/generation.md``. The bundled
+``assets/generator`` (its ``README.md`` has the exact commands and times): the decoder on one
+GPU, the maps on the CPU, then one folder::
 
-    python -m train.train_generator --stage decoder --joint assets/joint --output-dir runs/gen_decoder --cpu
+    accelerate launch -m train.train_generator --stage decoder --joint assets/joint \
+        --output-dir runs/gen_decoder --n-train 40000 --batch-size 512 --ema-decay 0.999 ...
     python -m train.train_generator --stage mapper --joint assets/joint --output-dir runs/gen_mapper --cpu
     python -m train.train_generator --assemble runs/gen_decoder runs/gen_mapper --joint assets/joint \
-        --output-dir assets/generator
+        --output-dir assets/generator --decoder-dtype float16 --guidance-scale 2
 
-GPUs: ``accelerate launch -m train.train_generator --stage decoder ... --mixed-precision bf16``.
+``--max-minutes`` fits a run into a time slot (a lent GPU's): the step count is cut once the
+step rate is known, and the learning-rate schedule ends with it.
 """
 
 from __future__ import annotations
@@ -74,6 +77,9 @@ def parse_args(argv=None):
     p.add_argument("--layers-per-block", type=int, default=1, help="decoder ResNets per UNet level")
     p.add_argument("--prediction-type", choices=("sample", "v_prediction", "epsilon"), default="sample",
                    help="what the decoder predicts (diffusers' names; sample = the clean image)")
+    p.add_argument("--init-decoder", type=Path, default=None,
+                   help="start the decoder from this saved decoder (e.g. assets/generator/decoder) "
+                        "to train it further; its config replaces the architecture flags")
     p.add_argument("--ema-decay", type=float, default=0.0,
                    help="keep an exponential moving average of the decoder's weights with this "
                         "decay (0: off) and save it instead of the last weights")
@@ -199,9 +205,15 @@ def build_stage(args, device: torch.device | str = "cpu"):
         ds = WorldDataset("train", args.n_train, seed=args.seed, kind="image")
         images = np.stack([ds.event(i, audio=False)[2] for i in range(args.n_train)])
         embeds = embed_in_batches(images, embed)
-        model = ImageDecoder(DecoderConfig(embed_dim=dim, block_out_channels=list(args.channels),
-                                           layers_per_block=args.layers_per_block,
-                                           prediction_type=args.prediction_type))
+        if args.init_decoder is not None:
+            model = ImageDecoder.from_pretrained(args.init_decoder).float()  # bundled ones are fp16
+            if model.config.embed_dim != dim:
+                raise ValueError(f"{args.init_decoder} decodes {model.config.embed_dim}-d embeddings, "
+                                 f"this image space has {dim}")
+        else:
+            model = ImageDecoder(DecoderConfig(embed_dim=dim, block_out_channels=list(args.channels),
+                                               layers_per_block=args.layers_per_block,
+                                               prediction_type=args.prediction_type))
         data = TensorDataset(torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), embeds)
         loader = DataLoader(data, batch_size=args.batch_size, drop_last=True,
                             sampler=EpochShuffle(len(data), args.seed),
