@@ -12,7 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bgtai.data.corpus import split_of, training_corpus, wordnet_sentences, world_descriptions
+from bgtai.data.corpus import (
+    CLAUSE_LINKS,
+    joined_sentences,
+    split_of,
+    training_corpus,
+    wordnet_sentences,
+    world_descriptions,
+)
 from bgtai.data.events import CLASSES, Event, sample_event
 from bgtai.data.language import (
     class_prompts,
@@ -22,6 +29,7 @@ from bgtai.data.language import (
     describe_events_tagged,
     describe_with_gloss,
 )
+from bgtai.gloss import english_to_gloss
 
 # --- the template vocabulary, written out for reading descriptions back ---------------------
 
@@ -291,3 +299,28 @@ def test_training_corpus(tmp_path):
                                             fractions=(0.2, 0.2))
     with pytest.raises(ValueError, match="split"):
         training_corpus(0, "dev", n_world=0, wordnet_dir=folder)
+
+
+def test_joined_sentences_are_long_inputs_made_of_the_splits_own_examples(tmp_path):
+    texts = ["the bell rang twice", "she hummed a tune", "the children were loud", "wild talk"]
+    joined = joined_sentences(texts, 200, seed=1)
+    assert joined == joined_sentences(texts, 200, seed=1) != joined_sentences(texts, 200, seed=2)
+    for text in joined:
+        assert text.endswith(" .")
+        body = text[:-2]
+        for link in sorted(CLAUSE_LINKS, key=len, reverse=True):  # " , but " before " , "
+            body = body.replace(link, "|")
+        parts = body.split("|")
+        assert 2 <= len(parts) <= 3 and set(parts) <= set(texts) and len(set(parts)) == len(parts)
+    assert joined_sentences(texts, 0, 1) == []
+    with pytest.raises(ValueError, match="at least 3"):
+        joined_sentences(texts[:2], 5, 0)
+
+    folder = _fake_wordnet(tmp_path)
+    plain = training_corpus(0, "train", n_world=5, wordnet_dir=folder, fractions=(0.0, 0.0))
+    more = training_corpus(0, "train", n_world=5, wordnet_dir=folder, fractions=(0.0, 0.0),
+                           n_joined=10)
+    assert more[:len(plain)] == plain and len(more) == len(plain) + 10
+    for text, gloss in more[len(plain):]:
+        assert gloss == english_to_gloss(text) and gloss.endswith(" .")
+        assert not any(w in text for w in world_descriptions(5, 0))  # examples only, no world

@@ -1,13 +1,15 @@
 """Train Langue2Gloss (text and speech -> gloss) with Accelerate.
 
-The corpus is WordNet's example sentences plus world descriptions, glossed by the rules
-(:func:`bgtai.data.corpus.training_corpus`); a subset is spoken with espeak-ng in the training
-voices. Every step trains text -> gloss on a text batch; every ``--speech-every`` steps a speech
+The corpus is WordNet's example sentences, ``--n-joined`` longer inputs joined from them, and
+world descriptions, glossed by the rules (:func:`bgtai.data.corpus.training_corpus`); a subset is
+spoken with espeak-ng in the training voices. Every step trains text -> gloss on a text batch; every ``--speech-every`` steps a speech
 batch adds speech -> gloss and the speech-to-text pull (:meth:`Langue2Gloss.speech_text_pull`).
 
-CPU recipe that makes the bundled ``assets/gloss`` checkpoint (about 30 minutes on 2 cores)::
+CPU recipe that makes the bundled ``assets/gloss`` checkpoint (33 minutes on 2 cores; figures in
+docs/results.md)::
 
-    python -m train.train_gloss --output-dir runs/gloss --epochs 6
+    python -m train.train_gloss --output-dir runs/gloss --epochs 2 --speech-pairs 2000 \
+        --num-workers 2 --n-world 5000 --n-joined 12000 --speech-every 4
 
 GPUs: ``accelerate launch -m train.train_gloss --output-dir runs/gloss --mixed-precision bf16``.
 
@@ -60,6 +62,8 @@ def parse_args(argv=None):
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--n-world", type=int, default=20_000, help="world descriptions drawn")
     p.add_argument("--max-pairs", type=int, default=None, help="cap on training pairs (tests)")
+    p.add_argument("--n-joined", type=int, default=0,
+                   help="long training inputs made by joining 2-3 WordNet examples")
     p.add_argument("--speech-pairs", type=int, default=3000,
                    help="training sentences spoken with espeak-ng (0: text only)")
     p.add_argument("--speech-every", type=int, default=2,
@@ -98,7 +102,8 @@ def use_text_tokenizer(dataset: GlossPairs, texts: list[str], vocab: SubwordVoca
 def build_data(args, accelerator, text_tokenizer: BackboneTokenizer | None = None):
     """Corpus splits, the vocabulary (trained on the train split only) and the datasets (their
     text read with ``text_tokenizer`` if given)."""
-    train_pairs = training_corpus(args.seed, "train", n_world=args.n_world, limit=args.max_pairs)
+    train_pairs = training_corpus(args.seed, "train", n_world=args.n_world, limit=args.max_pairs,
+                                  n_joined=args.n_joined)
     val_pairs = training_corpus(args.seed, "val", n_world=args.n_world, limit=args.eval_pairs)
     rng = np.random.default_rng(args.seed)
     vocab = SubwordVocab.train((s.lower() for pair in train_pairs for s in pair),

@@ -5,7 +5,8 @@ can be downloaded here. Debian's ``wordnet-base`` package installs WordNet 3.0, 
 glosses carry about 48,000 quoted usage examples written by lexicographers ("she rubbed down
 her child with a sponge"). Those examples, cleaned and deduplicated, and descriptions of random
 world events (:mod:`bgtai.data.language`) are glossed by the project's rules
-(:func:`bgtai.gloss.english_to_gloss`) into ``(text, gloss)`` pairs.
+(:func:`bgtai.gloss.english_to_gloss`) into ``(text, gloss)`` pairs. Joins of 2-3 examples
+(:func:`joined_sentences`) add the long inputs that real English has and the examples lack.
 
 The evaluation pairs (``aslg_pc12_dev.tsv``) are never read here.
 
@@ -127,10 +128,36 @@ def world_descriptions(n: int, seed: int) -> list[str]:
     return list(texts)
 
 
+CLAUSE_LINKS = (" , ", " and ", " , but ", " ; ", " , so ", " because ", " while ")
+"""How :func:`joined_sentences` links its sentences (the clause links parliamentary English uses)."""
+
+
+def joined_sentences(texts: list[str], n: int, seed: int) -> list[str]:
+    """``n`` longer inputs, each 2-3 of ``texts`` linked into one sentence ending in `` .``.
+
+    WordNet's examples are short (6 words on average) while real English sentences run to 15-30
+    words; a model trained on short inputs alone falls apart on long ones. Joining sentences
+    shows it long inputs whose gloss is still exactly the rules' gloss of the joined text.
+    """
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    if n and len(texts) < 3:
+        raise ValueError("joining needs at least 3 sentences")
+    rng = np.random.default_rng([int(seed), 0x701E])
+    out = []
+    for _ in range(n):
+        parts = [texts[i] for i in rng.choice(len(texts), size=int(rng.integers(2, 4)), replace=False)]
+        text = parts[0]
+        for part in parts[1:]:
+            text += CLAUSE_LINKS[int(rng.integers(len(CLAUSE_LINKS)))] + part
+        out.append(text + " .")
+    return out
+
+
 def training_corpus(seed: int = 0, split: str = "train", *, n_world: int = 20_000,
                     fractions: tuple[float, float] = (0.05, 0.05),
                     wordnet_dir: str | Path | None = None,
-                    limit: int | None = None) -> list[tuple[str, str]]:
+                    limit: int | None = None, n_joined: int = 0) -> list[tuple[str, str]]:
     """``(text, gloss)`` pairs of one split of the Langue2Gloss training corpus.
 
     Parameters
@@ -148,17 +175,24 @@ def training_corpus(seed: int = 0, split: str = "train", *, n_world: int = 20_00
     limit : int, optional
         Keep only this many pairs, a random subset fixed by ``seed`` (taken before glossing,
         so small corpora for tests are cheap).
+    n_joined : int
+        Add this many :func:`joined_sentences` made of the split's own WordNet examples.
 
     Returns
     -------
     list of (str, str)
-        WordNet examples first, then world descriptions, each with its rule-based gloss.
+        WordNet examples first, then world descriptions, then the joined sentences, each with
+        its rule-based gloss.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    texts = wordnet_sentences(wordnet_dir) + world_descriptions(n_world, seed)
+    examples = wordnet_sentences(wordnet_dir)
+    texts = examples + world_descriptions(n_world, seed)
     chosen = [t for t in texts if split_of(t, seed, fractions) == split]
     if limit is not None and limit < len(chosen):
         keep = np.random.default_rng([int(seed), 0x5EED]).permutation(len(chosen))[:limit]
         chosen = [chosen[i] for i in sorted(keep)]
+    if n_joined:
+        mine = set(chosen)
+        chosen += joined_sentences([t for t in examples if t in mine], n_joined, seed)
     return [(text, english_to_gloss(text)) for text in chosen]
