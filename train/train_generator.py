@@ -15,9 +15,11 @@ GPU, the maps on the CPU, then one folder::
 
     accelerate launch -m train.train_generator --stage decoder --joint assets/joint \
         --output-dir runs/gen_decoder --n-train 40000 --batch-size 512 --ema-decay 0.999 ...
+    accelerate launch -m train.train_generator --stage decoder --joint assets/joint \
+        --output-dir runs/gen_decoder2 --init-decoder runs/gen_decoder/model/decoder ...
     python -m train.train_generator --stage mapper --joint assets/joint --output-dir runs/gen_mapper --cpu
-    python -m train.train_generator --assemble runs/gen_decoder runs/gen_mapper --joint assets/joint \
-        --output-dir assets/generator --decoder-dtype float16 --guidance-scale 2
+    python -m train.train_generator --assemble runs/gen_decoder2 runs/gen_mapper --joint assets/joint \
+        --output-dir assets/generator --decoder-dtype float16 --guidance-scale 3
 
 ``--max-minutes`` fits a run into a time slot (a lent GPU's): the step count is cut once the
 step rate is known, and the learning-rate schedule ends with it.

@@ -2,8 +2,9 @@
 
 The corpus is WordNet's example sentences, ``--n-joined`` longer inputs joined from them, and
 world descriptions, glossed by the rules (:func:`bgtai.data.corpus.training_corpus`); a subset is
-spoken with espeak-ng in the training voices. Every step trains text -> gloss on a text batch; every ``--speech-every`` steps a speech
-batch adds speech -> gloss and the speech-to-text pull (:meth:`Langue2Gloss.speech_text_pull`).
+spoken with espeak-ng in the training voices. Every step trains text -> gloss on a text batch;
+every ``--speech-every`` steps a speech batch adds speech -> gloss and the speech-to-text pull
+(:meth:`Langue2Gloss.speech_text_pull`).
 
 CPU recipe that makes the bundled ``assets/gloss`` checkpoint (33 minutes on 2 cores; figures in
 docs/results.md)::
