@@ -8,8 +8,8 @@
 #   bash scripts/gpu_session.sh [MINUTES] [scratch|continue]
 #
 # scratch: three architectures from random weights (A, B, C; C became the bundled decoder).
-# continue: two runs that train the bundled decoder further (D: the same 40,000 pictures,
-# E: 80,000), at half C's learning rate.
+# continue: one run that trains the bundled decoder further at half C's learning rate (on
+# 2026-11-27 it ran beside a twin on 80,000 pictures, which did worse: docs/generation.md).
 set -u
 MINUTES=${1:-5}
 MODE=${2:-scratch}
@@ -36,7 +36,6 @@ D.from_pretrained(sys.argv[1]).half().save_pretrained(sys.argv[1])" "$run/model/
 mkdir -p runs
 if [ "$MODE" = continue ]; then
     decoder D --init-decoder assets/generator/decoder --lr 5e-4 &
-    decoder E --init-decoder assets/generator/decoder --lr 5e-4 --n-train 80000 &
 else
     decoder A --channels 64 128 160 --prediction-type v_prediction &
     decoder B --channels 64 128 128 --layers-per-block 2 --prediction-type v_prediction &
