@@ -194,7 +194,7 @@ def test_trainer_on_the_joint_space(tmp_path):
     """The same trainer and pipeline with a (random, tiny) UniBriVL joint model as the space."""
     from bgtai.data.language import describe_with_gloss
     from bgtai.joint import JointConfig, JointModel
-    from train.train_generator import main
+    from train.train_generator import EventPairs, JointMappers, main
 
     rng = np.random.default_rng(0)
     ds = WorldDataset("train", 40, kind="image")
@@ -209,6 +209,16 @@ def test_trainer_on_the_joint_space(tmp_path):
     main(["--stage", "decoder", "--output-dir", str(tmp_path / "d"), "--channels", "16", "32", *common])
     metrics = main(["--stage", "mapper", "--output-dir", str(tmp_path / "m"), "--n-val", "8", *common])
     assert np.isfinite(metrics["val_audio"])
+    # the stage embeds its sounds once, in padded batches: each as the pipeline would embed it alone
+    mappers = JointMappers(JointModel.from_pretrained(tmp_path / "joint"))
+    pairs = EventPairs("val", 5, 0, lambda images: torch.zeros(len(images), 16))
+    cached = mappers.embed_pairs(pairs, batch=4)
+    for i in (0, 4):
+        audio, gloss, _ = cached[i]
+        torch.testing.assert_close(audio, mappers.embedder.audio_embeddings([pairs.waves[i]])[0],
+                                   atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(gloss, mappers.embedder.gloss_embeddings([pairs.glosses[i]])[0],
+                                   atol=1e-5, rtol=1e-4)
     main(["--assemble", str(tmp_path / "d"), str(tmp_path / "m"), "--output-dir", str(tmp_path / "g"),
           "--joint", str(tmp_path / "joint")])
     with pytest.raises(ValueError, match="16-d embeddings"):  # the attribute space is 19-d

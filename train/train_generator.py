@@ -158,6 +158,12 @@ def collate_pairs(batch):
             "targets": torch.stack([b[2] for b in batch])}
 
 
+def collate_embedded(batch):
+    """Batches of :meth:`JointMappers.embed_pairs` items."""
+    audio, gloss, targets = (torch.stack(column) for column in zip(*batch))
+    return {"audio": audio, "gloss": gloss, "targets": targets}
+
+
 class FallbackMappers(torch.nn.Module):
     """The fallback audio and gloss encoders trained side by side (one optimizer)."""
 
@@ -187,12 +193,22 @@ class JointMappers(torch.nn.Module):
         self.audio, self.gloss = EmbeddingMapper(config), EmbeddingMapper(config)
         self.embedder = JointEmbedder(joint, self.audio, self.gloss)  # not a submodule: frozen
 
+    def embed_pairs(self, pairs: EventPairs, batch: int = 64) -> TensorDataset:
+        """``(audio, gloss, target)`` joint-space embeddings of ``pairs``, computed once.
+
+        The joint model is frozen, so its embeddings are the same every epoch; computing them on
+        every batch repeated that work ``--epochs`` times.
+        """
+        audio = torch.cat([self.embedder.audio_embeddings(pairs.waves[i:i + batch]).cpu()
+                           for i in range(0, len(pairs), batch)])
+        gloss = torch.cat([self.embedder.gloss_embeddings(pairs.glosses[i:i + batch]).cpu()
+                           for i in range(0, len(pairs), batch)])
+        return TensorDataset(audio, gloss, pairs.targets)
+
     def forward(self, batch):
         target = batch["targets"]
-        with torch.no_grad():
-            a = self.embedder.joint.embed_audio(batch["waves"], batch["lengths"])[0]
-            g = self.embedder.gloss_embeddings(batch["glosses"])
-        audio, gloss = F.mse_loss(self.audio(a), target), F.mse_loss(self.gloss(g), target)
+        audio = F.mse_loss(self.audio(batch["audio"]), target)
+        gloss = F.mse_loss(self.gloss(batch["gloss"]), target)
         return {"loss": audio + gloss, "audio": audio, "gloss": gloss}
 
     def save(self, out: Path) -> None:
@@ -235,12 +251,15 @@ def build_stage(args, device: torch.device | str = "cpu"):
         return model, loader, None, loss_fn, lambda m, out: m.save_pretrained(out / "decoder")
     train = EventPairs("train", args.n_train, args.seed, embed)
     val = EventPairs("val", args.n_val, args.seed, embed)
-    model = FallbackMappers(sorted({w for g in train.glosses for w in g.split()})) if joint is None \
-        else JointMappers(joint)
+    if joint is None:
+        model, collate = FallbackMappers(sorted({w for g in train.glosses for w in g.split()})), collate_pairs
+    else:
+        model, collate = JointMappers(joint), collate_embedded
+        train, val = model.embed_pairs(train), model.embed_pairs(val)
     loader = DataLoader(train, batch_size=args.batch_size, drop_last=True,
-                        sampler=EpochShuffle(len(train), args.seed), collate_fn=collate_pairs,
+                        sampler=EpochShuffle(len(train), args.seed), collate_fn=collate,
                         generator=torch.Generator().manual_seed(args.seed))
-    val_loader = DataLoader(val, batch_size=args.batch_size, collate_fn=collate_pairs)
+    val_loader = DataLoader(val, batch_size=args.batch_size, collate_fn=collate)
     return model, loader, val_loader, lambda m, batch: m(batch), lambda m, out: m.save(out)
 
 
