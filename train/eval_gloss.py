@@ -72,7 +72,10 @@ def word_alignment_f1(translator: GlossTranslator, pairs: list[tuple[str, str]])
         target.append(torch.from_numpy(truth))
     q = max(p.shape[0] for p in predicted)
     t = max(p.shape[1] for p in predicted)
-    pad = lambda m: torch.nn.functional.pad(m, (0, t - m.shape[1], 0, q - m.shape[0]))
+
+    def pad(m: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.pad(m, (0, t - m.shape[1], 0, q - m.shape[0]))
+
     return float(alignment_f1(torch.stack([pad(p) for p in predicted]),
                               torch.stack([pad(x) for x in target])))
 

@@ -126,9 +126,9 @@ def image_embedder(args, device: torch.device | str = "cpu"):
     return embed, int(joint.config.dim), joint
 
 
-def embed_in_batches(images: np.ndarray, embed, batch: int = 256) -> torch.Tensor:
-    """Embeddings of ``(N, H, W, 3)`` uint8 images, computed in batches."""
-    return torch.cat([embed(images[i:i + batch]) for i in range(0, len(images), batch)])
+def embed_in_batches(items, embed, batch: int = 256) -> torch.Tensor:
+    """``embed`` applied to slices of ``items`` (images, waveforms, glosses), concatenated."""
+    return torch.cat([embed(items[i:i + batch]) for i in range(0, len(items), batch)])
 
 
 class EventPairs(Dataset):
@@ -199,10 +199,9 @@ class JointMappers(torch.nn.Module):
         The joint model is frozen, so its embeddings are the same every epoch; computing them on
         every batch repeated that work ``--epochs`` times.
         """
-        audio = torch.cat([self.embedder.audio_embeddings(pairs.waves[i:i + batch]).cpu()
-                           for i in range(0, len(pairs), batch)])
-        gloss = torch.cat([self.embedder.gloss_embeddings(pairs.glosses[i:i + batch]).cpu()
-                           for i in range(0, len(pairs), batch)])
+        embedder = self.embedder
+        audio = embed_in_batches(pairs.waves, lambda w: embedder.audio_embeddings(w).cpu(), batch)
+        gloss = embed_in_batches(pairs.glosses, lambda g: embedder.gloss_embeddings(g).cpu(), batch)
         return TensorDataset(audio, gloss, pairs.targets)
 
     def forward(self, batch):
