@@ -83,6 +83,42 @@ def test_same_seed_same_image_other_seed_other_image(pipe):
     assert not np.array_equal(a.image, c.image)
 
 
+def test_candidates_keep_the_picture_closest_to_the_embedding(pipe, monkeypatch):
+    emb = pipe.embedder.embed_audio([tone(), tone(880.0, level=0.5)])
+    drawn, closest = [], [2, 1]  # the candidate whose embedding the spy makes the asked one
+
+    def spy(images):
+        drawn.append(images.copy())
+        out = -emb.repeat_interleave(3, 0) + 0.1 * torch.randn(6, emb.shape[1])
+        for i, j in enumerate(closest):
+            out[3 * i + j] = emb[i]
+        return out
+
+    monkeypatch.setattr(pipe.embedder, "embed_images", spy)
+    best = pipe.generate(emb, seed=5, candidates=3)
+    (candidates,) = drawn  # one batch: 2 embeddings x 3 pictures, embedding-major
+    assert candidates.shape == (6, 32, 32, 3) and best.shape == (2, 32, 32, 3)
+    assert len({c.tobytes() for c in candidates}) == 6  # different noise for every picture
+    for i, j in enumerate(closest):
+        np.testing.assert_array_equal(best[i], candidates[3 * i + j])
+    # one candidate is plain sampling, the first of the k pictures, and skips the re-embedding
+    drawn.clear()
+    single = pipe.generate(emb, seed=5, candidates=1)
+    assert not drawn
+    # (up to rounding: the batch size changes the float arithmetic)
+    np.testing.assert_allclose(single[0].astype(int), candidates[0].astype(int), atol=2)
+    # a slider sweep (same noise) draws the same k pictures' noise for every setting
+    monkeypatch.undo()
+    same = pipe.generate(emb[:1].repeat(2, 1), seed=5, candidates=3, same_noise=True)
+    np.testing.assert_array_equal(same[0], same[1])
+
+
+@pytest.mark.parametrize("bad", [0, 9, 2.5, True, "2"])
+def test_bad_candidates(pipe, bad):
+    with pytest.raises(ValueError, match="candidates"):
+        pipe(tone(), SR, candidates=bad)
+
+
 def test_sliders_edit_the_sound_and_its_embedding(pipe):
     base = pipe(tone(), SR)
     louder = pipe(tone(), SR, gain_db=6.0)
@@ -160,6 +196,7 @@ def test_save_and_load_round_trip(parts, pipe, tmp_path):
     (tmp_path / "pipeline.json").write_text(json.dumps({"embedder": "world_attributes"}))
     loaded = SoundToImage.from_pretrained(tmp_path, classifier=tmp_path / "classifier",
                                           gloss_translator=None)
+    assert loaded.candidates == 1  # a folder without the key: plain sampling
     np.testing.assert_array_equal(loaded(tone(), SR, seed=2).image, pipe(tone(), SR, seed=2).image)
     with pytest.raises(ValueError, match="pipeline.json"):
         SoundToImage.from_pretrained(tmp_path / "nowhere")
@@ -261,11 +298,12 @@ def test_decoder_ema_resume_and_half_precision(tmp_path):
     main(["--stage", "mapper", "--cpu", "--n-train", "8", "--n-val", "4", "--batch-size", "4",
           "--max-steps", "1", "--epochs", "1", "--output-dir", str(tmp_path / "m")])
     main(["--assemble", str(tmp_path / "ema"), str(tmp_path / "m"), "--output-dir", str(tmp_path / "g"),
-          "--decoder-dtype", "float16", "--guidance-scale", "2"])
+          "--decoder-dtype", "float16", "--guidance-scale", "2", "--candidates", "3"])
     assert {t.dtype for t in weights(tmp_path / "g", "decoder").values()} == {torch.float16}
     pipe = SoundToImage.from_pretrained(tmp_path / "g")
     assert pipe.decoder.config.prediction_type == "v_prediction"
     assert pipe.decoder.config.guidance_scale == 2.0
+    assert pipe.candidates == 3
     assert pipe(tone(), SR, steps=3).image.shape == (64, 64, 3)
 
     # --init-decoder continues from a stored (float16) decoder: its architecture, not the flags'

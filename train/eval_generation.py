@@ -53,6 +53,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--n-sweep", type=int, default=40, help="test sounds swept per slider")
     parser.add_argument("--steps", type=int, default=None, help="sampler steps (model default)")
     parser.add_argument("--guidance-scale", type=float, default=None)
+    parser.add_argument("--candidates", type=int, default=None,
+                        help="pictures drawn per sound, the best re-ranked kept (model default)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--oracle", action="store_true",
@@ -72,7 +74,8 @@ def _decode(pipe: SoundToImage, emb: torch.Tensor, args, *, same_noise=False) ->
     """Images of ``(N, dim)`` embeddings, decoded in batches."""
     return np.concatenate([
         pipe.generate(emb[i:i + args.batch_size], steps=args.steps, seed=args.seed,
-                      guidance_scale=args.guidance_scale, same_noise=same_noise)
+                      guidance_scale=args.guidance_scale, same_noise=same_noise,
+                      candidates=args.candidates)
         for i in range(0, len(emb), args.batch_size)])
 
 

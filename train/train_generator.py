@@ -52,6 +52,7 @@ from bgtai.generate.mapping import (
     attribute_embedding,
     pad_waves,
 )
+from bgtai.generate.pipeline import check_candidates
 from bgtai.generate.unet import DecoderConfig, ImageDecoder, images_to_patches
 from bgtai.readers import load_world_classifier
 from train.common import (
@@ -90,6 +91,9 @@ def parse_args(argv=None):
     p.add_argument("--guidance-scale", type=float, default=None,
                    help="with --assemble: the decoder's default classifier-free guidance (chosen "
                         "on the val split)")
+    p.add_argument("--candidates", type=int, default=1,
+                   help="with --assemble: pictures the pipeline draws per request, keeping the one "
+                        "whose embedding matches best (chosen on the val split)")
     p.add_argument("--cond-dropout", type=float, default=0.1,
                    help="fraction of decoder samples trained without their embedding (CFG)")
     p.add_argument("--warmup-steps", type=int, default=200)
@@ -278,11 +282,13 @@ def evaluate(model, loss_fn, loader, accelerator) -> dict[str, float]:
 
 
 def assemble(decoder_run: Path, mapper_run: Path, out: Path, joint: Path | None,
-             decoder_dtype: str = "float32", guidance_scale: float | None = None) -> Path:
+             decoder_dtype: str = "float32", guidance_scale: float | None = None,
+             candidates: int = 1) -> Path:
     """One pipeline folder: ``decoder/``, the audio/gloss models and ``pipeline.json``.
 
     ``decoder_dtype="float16"`` stores the decoder's weights at half precision (half the size;
-    they are loaded back into float32); ``guidance_scale`` replaces its default guidance.
+    they are loaded back into float32); ``guidance_scale`` replaces its default guidance;
+    ``candidates`` is the pipeline's default number of pictures drawn to keep the best.
     """
     import os
     import shutil
@@ -303,6 +309,7 @@ def assemble(decoder_run: Path, mapper_run: Path, out: Path, joint: Path | None,
         (decoder.half() if decoder_dtype == "float16" else decoder).save_pretrained(out / "decoder")
     spec = {"embedder": "world_attributes"} if joint is None else {
         "embedder": "joint", "joint": os.path.relpath(joint.resolve(), out.resolve())}
+    spec["candidates"] = check_candidates(candidates)
     (out / "pipeline.json").write_text(json.dumps(spec, indent=2) + "\n")
     return out
 
@@ -310,7 +317,8 @@ def assemble(decoder_run: Path, mapper_run: Path, out: Path, joint: Path | None,
 def main(argv=None) -> dict[str, float]:
     args = parse_args(argv)
     if args.assemble:
-        assemble(*args.assemble, args.output_dir, args.joint, args.decoder_dtype, args.guidance_scale)
+        assemble(*args.assemble, args.output_dir, args.joint, args.decoder_dtype, args.guidance_scale,
+                 args.candidates)
         return {}
     accelerator, progress = make_accelerator(args, f"generator_{args.stage}")
     model, loader, val_loader, loss_fn, save = build_stage(args, accelerator.device)

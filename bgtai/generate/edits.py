@@ -32,6 +32,9 @@ _RATE_QUANTUM_HZ = 50
 _N_FFT, _HOP = 1024, 256
 """Phase-vocoder frame: 64 ms resolves the 90 Hz hum's partials; 16 ms hop keeps clicks sharp."""
 
+_QUIET_FRAMES = 0.25
+"""Share of a recording's frames, the quietest in a band, that measure its noise floor there."""
+
 
 def _slider(value, name: str, bounds: tuple[float, float]) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -86,11 +89,12 @@ def pitch_shift(wave, semitones, sr: int = SAMPLE_RATE) -> np.ndarray:
 
     The recipe of ``torchaudio.functional.pitch_shift`` built from torchaudio's pieces: a phase
     vocoder (``torchaudio.functional.phase_vocoder``) stretches the sound by the pitch ratio, and
-    ``torchaudio.functional.resample`` plays it back at the original duration. The one change:
-    the resampling rate is rounded to a multiple of :data:`_RATE_QUANTUM_HZ`, which keeps the
+    ``torchaudio.functional.resample`` plays it back at the original duration. Two changes: the
+    resampling rate is rounded to a multiple of :data:`_RATE_QUANTUM_HZ`, which keeps the
     polyphase filter short (an arbitrary ratio such as 2^(5/12) reduces to a huge fraction and
     took seconds); the pitch error this adds is below 0.06 semitone within an octave either
-    way and 0.11 semitone at two octaves down (at 16 kHz).
+    way and 0.11 semitone at two octaves down (at 16 kHz). And a downward shift gets back the
+    noise floor of the top band it empties (:func:`_refill_top_band`).
 
     Parameters
     ----------
@@ -117,14 +121,46 @@ def pitch_shift(wave, semitones, sr: int = SAMPLE_RATE) -> np.ndarray:
     stretched_sr = max(_RATE_QUANTUM_HZ, round(sr * 2.0 ** (semitones / 12.0) / _RATE_QUANTUM_HZ)
                        * _RATE_QUANTUM_HZ)
     rate = sr / stretched_sr  # < 1 lengthens the sound for an upward shift
-    window = torch.hann_window(_N_FFT)
     with torch.no_grad():
-        x = torch.from_numpy(wave.copy())
-        spec = torch.stft(x, _N_FFT, _HOP, window=window, return_complex=True)
+        spec = _stft(wave)
         advance = torch.linspace(0, math.pi * _HOP, spec.shape[-2])[..., None]
-        stretched = torch.istft(AF.phase_vocoder(spec, rate, advance), _N_FFT, _HOP, window=window,
-                                length=round(wave.size / rate))
+        stretched = _istft(AF.phase_vocoder(spec, rate, advance), round(wave.size / rate))
         out = AF.resample(stretched, stretched_sr, sr)
     out = out.numpy()[: wave.size]
     out = np.pad(out, (0, wave.size - out.size))
+    if stretched_sr < sr:
+        out = _refill_top_band(out, wave, cutoff_hz=stretched_sr / 2, sr=sr)
     return np.clip(out, -1.0, 1.0).astype(np.float32)
+
+
+def _refill_top_band(shifted: np.ndarray, original: np.ndarray, cutoff_hz: float, sr: int) -> np.ndarray:
+    """Give a downward-shifted sound back the noise floor its top band had.
+
+    Shifting down by a ratio r moves everything below ``sr / 2`` to below ``r * sr / 2``, so the
+    band above is left empty, as no recording is: the joint audio encoder, which never heard such
+    a hole, then misreads the pitch (docs/generation.md: 60 % of the world's own sounds
+    low-passed this way get the right hue, against 100 % unfiltered). The band is refilled with
+    noise at the original's noise floor there (per STFT bin, the RMS over its quietest frames),
+    like a codec's comfort noise: a clean tone gains nothing, a recording keeps its hiss.
+    Deterministic (fixed noise seed), so the same edit gives the same sound.
+    """
+    with torch.no_grad():
+        before, after = _stft(original), _stft(shifted)
+        band = torch.fft.rfftfreq(_N_FFT, 1.0 / sr) > cutoff_hz
+        power = before[band].abs() ** 2  # (bins, frames)
+        n_quiet = max(1, int(power.shape[1] * _QUIET_FRAMES))
+        quiet = power.sum(0).argsort()[:n_quiet]
+        floor = power[:, quiet].mean(1).sqrt()[:, None]
+        # White noise's STFT, shaped per bin: stays a consistent STFT, so the inverse keeps its power.
+        white = torch.randn(shifted.size, generator=torch.Generator().manual_seed(0)).numpy()
+        after[band] += _stft(white)[band] * floor / torch.hann_window(_N_FFT).pow(2).sum().sqrt()
+        return _istft(after, shifted.size).numpy()
+
+
+def _stft(wave: np.ndarray) -> torch.Tensor:
+    return torch.stft(torch.tensor(wave, dtype=torch.float32), _N_FFT, _HOP,
+                      window=torch.hann_window(_N_FFT), return_complex=True)
+
+
+def _istft(spec: torch.Tensor, length: int) -> torch.Tensor:
+    return torch.istft(spec, _N_FFT, _HOP, window=torch.hann_window(_N_FFT), length=length)
