@@ -29,7 +29,7 @@ The sound is embedded, mapped into the space of picture embeddings and drawn by 
 diffusion model (paper Fig. 3). The sliders change the **sound itself**: louder sounds give
 bigger objects, higher pitches other hues, and the number of repetitions the number of objects.
 Mixing moves the embedding towards a reference picture's. The embedded model draws three pictures
-and shows the one whose own embedding is closer to the sound's (re-ranking). It knows the app's
+and shows the one whose own embedding is closest to the sound's (re-ranking). It knows the app's
 built-in world of 11 sound classes; other sounds give pictures of whatever they resemble most.
 """
 

@@ -48,7 +48,7 @@ def _band_db(wave, lo_hz, hi_hz):
     return 10 * np.log10(power[(freqs > lo_hz) & (freqs < hi_hz)].mean() + 1e-30)
 
 
-@pytest.mark.parametrize("semitones", [-12.0, -5.0])
+@pytest.mark.parametrize("semitones", [-24.0, -12.0, -5.0])
 def test_downward_shift_keeps_the_noise_floor_of_the_emptied_band(semitones):
     # shifting down by r empties everything above r * 8 kHz; the recording's own hiss is put back
     noise = 0.003 * np.random.default_rng(0).standard_normal(SAMPLE_RATE).astype(np.float32)
@@ -61,6 +61,21 @@ def test_downward_shift_keeps_the_noise_floor_of_the_emptied_band(semitones):
     # a clean tone had no floor there and gains none (what is left is the resampler's leakage)
     clean = pitch_shift(tone(1000.0, seconds=1.0), semitones)
     assert _band_db(clean, *top) < _band_db(shifted, *top) - 25
+
+
+def test_refill_does_not_put_a_steady_partial_back():
+    # a 6 kHz tone sounding through the whole recording is signal, not floor: shifted an octave
+    # down it must not come back as noise at 6 kHz
+    noise = 0.003 * np.random.default_rng(1).standard_normal(SAMPLE_RATE).astype(np.float32)
+    shifted = pitch_shift(tone(6000.0, seconds=1.0) + noise, -12.0)
+    assert _band_db(shifted, 5900, 6100) < _band_db(shifted, 6500, 7500) + 3
+    assert _band_db(shifted, 2900, 3100) > _band_db(shifted, 6500, 7500) + 40
+
+
+@pytest.mark.parametrize("semitones", [-24.0, -0.1, 24.0])
+def test_pitch_shift_of_the_shortest_sound(semitones):
+    out = pitch_shift(tone(seconds=1024 / SAMPLE_RATE), semitones)
+    assert out.shape == (1024,) and np.isfinite(out).all()
 
 
 def test_pitch_shift_zero_and_clamping():

@@ -94,6 +94,7 @@ def test_candidates_keep_the_picture_closest_to_the_embedding(pipe, monkeypatch)
             out[3 * i + j] = emb[i]
         return out
 
+    embed_images = pipe.embedder.embed_images
     monkeypatch.setattr(pipe.embedder, "embed_images", spy)
     best = pipe.generate(emb, seed=5, candidates=3)
     (candidates,) = drawn  # one batch: 2 embeddings x 3 pictures, embedding-major
@@ -107,10 +108,15 @@ def test_candidates_keep_the_picture_closest_to_the_embedding(pipe, monkeypatch)
     assert not drawn
     # (up to rounding: the batch size changes the float arithmetic)
     np.testing.assert_allclose(single[0].astype(int), candidates[0].astype(int), atol=2)
-    # a slider sweep (same noise) draws the same k pictures' noise for every setting
+    # a slider sweep (same noise) gives every setting the same k different draws
     monkeypatch.undo()
+    drawn.clear()
+    monkeypatch.setattr(pipe.embedder, "embed_images", lambda images: drawn.append(images.copy())
+                        or embed_images(images))
     same = pipe.generate(emb[:1].repeat(2, 1), seed=5, candidates=3, same_noise=True)
     np.testing.assert_array_equal(same[0], same[1])
+    np.testing.assert_array_equal(drawn[0][:3], drawn[0][3:])
+    assert len({c.tobytes() for c in drawn[0][:3]}) == 3
 
 
 @pytest.mark.parametrize("bad", [0, 9, 2.5, True, "2"])
@@ -193,6 +199,10 @@ def test_save_and_load_round_trip(parts, pipe, tmp_path):
     audio.save_pretrained(tmp_path / "audio_encoder")
     gloss.save_pretrained(tmp_path / "gloss_encoder")
     classifier.save_pretrained(tmp_path / "classifier")
+    (tmp_path / "pipeline.json").write_text(json.dumps({"embedder": "world_attributes",
+                                                        "candidates": 0}))
+    with pytest.raises(ValueError, match="pipeline.json: candidates"):
+        SoundToImage.from_pretrained(tmp_path, classifier=tmp_path / "classifier")
     (tmp_path / "pipeline.json").write_text(json.dumps({"embedder": "world_attributes"}))
     loaded = SoundToImage.from_pretrained(tmp_path, classifier=tmp_path / "classifier",
                                           gloss_translator=None)
@@ -266,6 +276,8 @@ def test_trainer_on_the_joint_space(tmp_path):
     assert pipe.embedder.dim == 16
     a = pipe(tone(), SR, steps=2, seed=5)
     np.testing.assert_array_equal(a.image, pipe(tone(), SR, steps=2, seed=5).image)
+    b = pipe(tone(), SR, steps=2, seed=5, candidates=3)  # re-ranked by the joint image encoder
+    np.testing.assert_array_equal(b.image, pipe(tone(), SR, steps=2, seed=5, candidates=3).image)
     assert pipe.gloss_to_image("THREE DESC-LOUD WHISTLE", steps=2).image.shape == (64, 64, 3)
     shared = pipe.translator  # a loaded translator is shared, not loaded again
     assert SoundToImage.from_pretrained(tmp_path / "g", gloss_translator=shared).translator is shared

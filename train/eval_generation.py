@@ -87,7 +87,8 @@ def _generate(pipe: SoundToImage, waves: list[np.ndarray], args, *, same_noise=F
 
 
 def _sweep_images(pipe, sweeps: list[list[np.ndarray]], args) -> list[np.ndarray]:
-    """Each sweep's images from one shared noise draw, so only the slider differs."""
+    """Each sweep's images from the same noise draws, so the slider is what differs (with
+    several candidates, also which draw each setting keeps)."""
     return [_generate(pipe, sweep, args, same_noise=True) for sweep in sweeps]
 
 
@@ -162,6 +163,7 @@ def run(args) -> dict:
         "world_fid_shuffled": _class_fid(f_gen[perm], f_real, cls_idx),
         "world_fid_marginal": frechet_distance(f_gen, f_real),
         "empty_image_frac": float(np.mean([r.count == 0 for r in readings])),
+        "candidates": pipe.candidates if args.candidates is None else args.candidates,
         "n_test": len(events),
         "n_gain_sweeps": len(gain_sweeps),
         "n_semitone_sweeps": len(semitone_sweeps),

@@ -32,8 +32,11 @@ _RATE_QUANTUM_HZ = 50
 _N_FFT, _HOP = 1024, 256
 """Phase-vocoder frame: 64 ms resolves the 90 Hz hum's partials; 16 ms hop keeps clicks sharp."""
 
-_QUIET_FRAMES = 0.25
-"""Share of a recording's frames, the quietest in a band, that measure its noise floor there."""
+_FLOOR_QUANTILE = 0.25
+"""Per frequency bin, the quantile of the power over frames that measures the noise floor."""
+
+_FLOOR_SMOOTHING_HZ = 1000.0
+"""Width of the running median across frequency that keeps steady partials out of the floor."""
 
 
 def _slider(value, name: str, bounds: tuple[float, float]) -> float:
@@ -140,17 +143,21 @@ def _refill_top_band(shifted: np.ndarray, original: np.ndarray, cutoff_hz: float
     band above is left empty, as no recording is: the joint audio encoder, which never heard such
     a hole, then misreads the pitch (docs/generation.md: 60 % of the world's own sounds
     low-passed this way get the right hue, against 100 % unfiltered). The band is refilled with
-    noise at the original's noise floor there (per STFT bin, the RMS over its quietest frames),
-    like a codec's comfort noise: a clean tone gains nothing, a recording keeps its hiss.
+    noise at the original's noise floor there, like a codec's comfort noise: a clean tone gains
+    nothing, a recording keeps its hiss. The floor is, per bin, a low quantile of the power over
+    frames (the gaps between sounds; scaled so that for noise, whose power per bin and frame is
+    exponentially distributed, it is the mean), then a running median across frequency, so that
+    a partial sounding through the whole recording is not put back as a ghost at its old pitch.
     Deterministic (fixed noise seed), so the same edit gives the same sound.
     """
     with torch.no_grad():
         before, after = _stft(original), _stft(shifted)
         band = torch.fft.rfftfreq(_N_FFT, 1.0 / sr) > cutoff_hz
         power = before[band].abs() ** 2  # (bins, frames)
-        n_quiet = max(1, int(power.shape[1] * _QUIET_FRAMES))
-        quiet = power.sum(0).argsort()[:n_quiet]
-        floor = power[:, quiet].mean(1).sqrt()[:, None]
+        quiet = torch.quantile(power, _FLOOR_QUANTILE, dim=1) / -math.log(1.0 - _FLOOR_QUANTILE)
+        half = int(_FLOOR_SMOOTHING_HZ * _N_FFT / sr) // 2
+        padded = torch.nn.functional.pad(quiet[None, None], (half, half), mode="replicate")[0, 0]
+        floor = padded.unfold(0, 2 * half + 1, 1).median(dim=1).values.sqrt()[:, None]
         # White noise's STFT, shaped per bin: stays a consistent STFT, so the inverse keeps its power.
         white = torch.randn(shifted.size, generator=torch.Generator().manual_seed(0)).numpy()
         after[band] += _stft(white)[band] * floor / torch.hann_window(_N_FFT).pow(2).sum().sqrt()

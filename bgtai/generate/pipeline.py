@@ -161,7 +161,10 @@ class SoundToImage:
         else:
             raise ValueError(f"unsupported embedder {spec.get('embedder')!r} in {manifest}")
         decoder = ImageDecoder.from_pretrained(path / "decoder")
-        candidates = spec.get("candidates", 1)
+        try:
+            candidates = check_candidates(spec.get("candidates", 1))
+        except ValueError as err:
+            raise ValueError(f"{manifest}: {err}") from None
         if hasattr(gloss_translator, "from_speech"):  # loaded already
             return cls(decoder, embedder, gloss_translator, candidates)
         translator = None
@@ -201,7 +204,8 @@ class SoundToImage:
         than the embedding does (docs/generation.md). The k pictures go through the sampler as one
         batch (three cost about 1.5x the time of one on two CPU cores).
         ``same_noise`` starts every embedding from the same k noise draws (the first of
-        ``seed``), so a batch of slider settings differs only in what the sliders changed.
+        ``seed``), so that a batch of slider settings differs in what the sliders changed and,
+        with k > 1, in which of the k draws each setting keeps.
         """
         if embeddings.ndim != 2:
             raise ValueError(f"expected (B, dim) embeddings, got {tuple(embeddings.shape)}")
@@ -218,7 +222,7 @@ class SoundToImage:
             return images
         drawn = self.embedder.embed_images(images).to(wanted.device, torch.float32)
         score = torch.nn.functional.cosine_similarity(drawn, wanted.float(), dim=-1).view(-1, k)
-        best = score.argmax(dim=1).cpu().numpy()
+        best = score.nan_to_num(nan=-2.0).argmax(dim=1).cpu().numpy()  # below any cosine
         return images.reshape(len(embeddings), k, *images.shape[1:])[np.arange(len(embeddings)), best]
 
     # -- entry points ---------------------------------------------------------------------------
@@ -251,8 +255,11 @@ class SoundToImage:
                             guidance_scale=guidance_scale, candidates=candidates)
 
     def text_to_image(self, text: str, **kwargs) -> GenerationResult:
-        """Generate a picture from English text, through its gloss (rule-based); keyword
-        arguments as for :meth:`gloss_to_image`."""
+        """Generate a picture from English text, through its gloss (rule-based).
+
+        Keyword arguments (``mix_image``, ``mix_weight``, ``steps``, ``seed``,
+        ``guidance_scale``, ``candidates``) as for :meth:`gloss_to_image`.
+        """
         return self.gloss_to_image(english_to_gloss(validate_text(text)), **kwargs)
 
     def speech_to_image(self, audio: AudioSource, sr: int | None = None, **kwargs) -> GenerationResult:
