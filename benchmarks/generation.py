@@ -4,8 +4,8 @@ Run ``python -m benchmarks.generation [--json PATH] [--model DIR] [--repeats 10]
 whole embedded pipeline (decoder, audio and gloss encoders, world classifier), then times complete
 calls ``pipe(sound, gain_db=..., semitones=...)`` (edit, embed, decode one 64x64 image at the
 default number of steps and candidates), the same with a single candidate (no re-ranking: the
-ratio is what re-ranking costs) and the decoder alone, and reports the medians, plus the peak resident
-memory of the process (``ru_maxrss``: Python, torch and every model, i.e. what the app needs).
+ratio is what re-ranking costs) and the decoder alone, and reports the medians, plus the peak
+resident memory of the process (``ru_maxrss``: Python, torch and every model, i.e. what the app needs).
 The load average is recorded too: the numbers are only comparable on an idle machine.
 """
 

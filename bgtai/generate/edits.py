@@ -132,12 +132,15 @@ def pitch_shift(wave, semitones, sr: int = SAMPLE_RATE) -> np.ndarray:
     out = out.numpy()[: wave.size]
     out = np.pad(out, (0, wave.size - out.size))
     if stretched_sr < sr:
-        out = _refill_top_band(out, wave, cutoff_hz=stretched_sr / 2, sr=sr)
+        out = _refill_top_band(out, spec, cutoff_hz=stretched_sr / 2, sr=sr)
     return np.clip(out, -1.0, 1.0).astype(np.float32)
 
 
-def _refill_top_band(shifted: np.ndarray, original: np.ndarray, cutoff_hz: float, sr: int) -> np.ndarray:
+def _refill_top_band(shifted: np.ndarray, original: torch.Tensor, cutoff_hz: float,
+                     sr: int) -> np.ndarray:
     """Give a downward-shifted sound back the noise floor its top band had.
+
+    ``original`` is the unshifted sound's STFT (:func:`_stft`), which the shift computed already.
 
     Shifting down by a ratio r moves everything below ``sr / 2`` to below ``r * sr / 2``, so the
     band above is left empty, as no recording is: the joint audio encoder, which never heard such
@@ -151,9 +154,9 @@ def _refill_top_band(shifted: np.ndarray, original: np.ndarray, cutoff_hz: float
     Deterministic (fixed noise seed), so the same edit gives the same sound.
     """
     with torch.no_grad():
-        before, after = _stft(original), _stft(shifted)
+        after = _stft(shifted)
         band = torch.fft.rfftfreq(_N_FFT, 1.0 / sr) > cutoff_hz
-        power = before[band].abs() ** 2  # (bins, frames)
+        power = original[band].abs() ** 2  # (bins, frames)
         quiet = torch.quantile(power, _FLOOR_QUANTILE, dim=1) / -math.log(1.0 - _FLOOR_QUANTILE)
         half = int(_FLOOR_SMOOTHING_HZ * _N_FFT / sr) // 2
         padded = torch.nn.functional.pad(quiet[None, None], (half, half), mode="replicate")[0, 0]
