@@ -1,9 +1,10 @@
 """Speed of exact DTW with paths: bgtai vs dtaidistance and tslearn, same process, same inputs.
 
-Run ``python -m benchmarks.dtw [--json PATH] [--quick] [--device cuda]``. The full run
+Run ``python -m benchmarks.dtw [--json PATH] [--quick]``. The full run
 sweeps N in {50, 200, 1000, 2000} (M = 1.3 N), D in {16, 64, 256, 1024}, B in {1, 64},
-plus the issue's two goal settings, and rewrites ``docs/benchmarks.md`` and
-``docs/img/dtw_benchmark.png``; ``--quick`` is a seconds-long smoke run that writes only
+plus the issue's two goal settings, and rewrites its section of ``docs/benchmarks.md``
+(between the ``dtw-cpu`` markers) and ``docs/img/dtw_benchmark.png``; the CUDA kernel has
+its own benchmark, :mod:`benchmarks.dtw_gpu`; ``--quick`` is a seconds-long smoke run that writes only
 the JSON. Every implementation returns the cost and the path. A setting is skipped for an
 implementation when its estimated time (extrapolated from the measured per-cell time of a
 smaller run) exceeds the budget, so the full run stays within a few minutes; skips are
@@ -39,7 +40,6 @@ GOALS = [  # (B, N, M, D): the issue's targets
     (1, 1000, 1300, 64),
     (64, 200, 200, 64),
 ]
-GPU_SETTING = (64, 1000, 1000, 64)
 BUDGET_S = {"full": 4.0, "quick": 0.5}
 MAX_BYTES = 4e9  # inputs + cost matrices held at once
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -74,9 +74,7 @@ def machine() -> dict:
 # ------------------------------------------------------------------------ implementations
 
 
-def run_bgtai(x, y, device="cpu"):
-    if device != "cpu":
-        x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+def run_bgtai(x, y):
     if x.shape[0] == 1:
         return dtw(x[0], y[0])
     return dtw_batch(x, y)
@@ -102,15 +100,13 @@ IMPLS = {
 }
 
 
-def timed(fn, x, y, budget: float, sync=None) -> tuple[float, float]:
+def timed(fn, x, y, budget: float) -> tuple[float, float]:
     """Median wall and CPU time (all threads) of ``fn(x, y)`` over repeats that fit in
     ``budget`` (at least 1). CPU time shows the work done when other jobs share the cores."""
     times, cpu = [], []
     while True:
         t0, c0 = time.perf_counter(), time.process_time()
         fn(x, y)
-        if sync:
-            sync()
         times.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
         if len(times) >= 5 or sum(times) > budget:
@@ -122,10 +118,10 @@ def inputs(B, N, M, D, seed=0):
     return rng.standard_normal((B, N, D)), rng.standard_normal((B, M, D))
 
 
-def row(impl, B, N, M, D, seconds=None, cpu_seconds=None, skipped=None, device="cpu"):
+def row(impl, B, N, M, D, seconds=None, cpu_seconds=None, skipped=None):
     cells = B * N * M
     return {
-        "impl": impl, "device": device, "B": B, "N": N, "M": M, "D": D,
+        "impl": impl, "B": B, "N": N, "M": M, "D": D,
         "seconds": seconds,
         "cpu_seconds": cpu_seconds,
         "cells_per_s": cells / seconds if seconds else None,
@@ -169,19 +165,6 @@ def sweep(settings, budget, log=print):
     return rows
 
 
-def gpu_rows(budget, device, log=print):
-    B, N, M, D = GPU_SETTING
-    x, y = inputs(B, N, M, D)
-    xs, ys = torch.from_numpy(x.astype(np.float32)).to(device), torch.from_numpy(
-        y.astype(np.float32)).to(device)
-    sync = torch.cuda.synchronize
-    dtw_batch(xs[:, :16], ys[:, :16])
-    seconds, _ = timed(lambda a, b: dtw_batch(a, b), xs, ys, budget, sync=sync)
-    r = row("bgtai-f32", B, N, M, D, seconds, device=torch.cuda.get_device_name(0))
-    log(f"GPU {r['device']}: {r['cells_per_s'] / 1e6:.1f} M cells/s at B={B} {N}x{M} D={D}")
-    return [r]
-
-
 def cost_only_rows(settings, budget, log=print):
     """The float32 cost matrix alone (one batched GEMM + elementwise pass): the ceiling
     for a full DTW call at the same size."""
@@ -200,8 +183,7 @@ def cost_only_rows(settings, budget, log=print):
 
 def _find(rows, impl, B, N, M, D):
     for r in rows:
-        if (r["impl"], r["B"], r["N"], r["M"], r["D"]) == (impl, B, N, M, D) and \
-                r["device"] == "cpu":
+        if (r["impl"], r["B"], r["N"], r["M"], r["D"]) == (impl, B, N, M, D):
             return r
     return None
 
@@ -252,7 +234,7 @@ def plot(rows, path: Path) -> None:
             for D, color in zip(FULL["D"], ("C0", "C1", "C2", "C3")):
                 pts = [(r["N"], r["cells_per_s"]) for r in rows
                        if r["impl"] == impl and r["B"] == B and r["D"] == D and r["cells_per_s"]
-                       and r["M"] == round(1.3 * r["N"]) and r["device"] == "cpu"]
+                       and r["M"] == round(1.3 * r["N"])]
                 if pts:
                     ax.plot(*zip(*pts), style, color=color, alpha=0.85,
                             label=f"{impl} D={D}" if B == FULL["B"][0] else None)
@@ -273,8 +255,6 @@ def markdown(data) -> str:
     m = data["machine"]
     rows = data["results"]
     lines = [
-        "# Benchmarks",
-        "",
         "## Exact DTW with paths (`python -m benchmarks.dtw`)",
         "",
         ("Cells/s = B·N·M / wall time of one call that returns costs **and** paths "
@@ -297,13 +277,6 @@ def markdown(data) -> str:
         parts = [f"{k.replace('_', ' ')} {v:.1f}x" if "ratio" in k
                  else f"{k} {v / 1e6:,.1f} M cells/s" for k, v in vals.items()]
         lines.append(f"- {key}: " + "; ".join(parts))
-    gpu = [r for r in rows if r["device"] != "cpu"]
-    for r in gpu:
-        lines.append(f"- GPU ({r['device']}), {r['impl']}, B={r['B']} {r['N']}x{r['M']} "
-                     f"D={r['D']}: {r['cells_per_s'] / 1e6:,.1f} M cells/s")
-    if not gpu:
-        lines.append("- GPU: not measured (no GPU was lent to this run); "
-                     "`python -m benchmarks.dtw --device cuda` adds it.")
     lines += [
         "",
         "### All settings (M cells/s)",
@@ -315,7 +288,7 @@ def markdown(data) -> str:
     seen = []
     for r in rows:
         key = (r["B"], r["N"], r["M"], r["D"])
-        if r["device"] != "cpu" or key in seen:
+        if key in seen:
             continue
         seen.append(key)
         cells = {impl: _find(rows, impl, *key) for impl in IMPLS}
@@ -340,13 +313,22 @@ def markdown(data) -> str:
     return "\n".join(lines)
 
 
+BEGIN, END = "<!-- dtw-cpu: begin (written by benchmarks/dtw.py) -->", "<!-- dtw-cpu: end -->"
+
+
+def write_section(path: Path, text: str) -> None:
+    """Replace the generated section of ``path`` (between the markers), keeping the rest."""
+    doc = path.read_text()
+    head, rest = doc.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    path.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}")
+
+
 def main(argv=None) -> dict:
     """Run the benchmark; returns what it writes to ``--json``."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", type=Path, help="write the results here")
     ap.add_argument("--quick", action="store_true", help="tiny smoke run, no docs written")
-    ap.add_argument("--device", default="cpu",
-                    help="also time bgtai on this torch device (e.g. cuda) at B=64 1000x1000")
     args = ap.parse_args(argv)
     torch.set_num_threads(THREADS)
     mode = "quick" if args.quick else "full"
@@ -359,8 +341,6 @@ def main(argv=None) -> dict:
     data = {"machine": machine(), "mode": mode}
     results = sweep(settings, BUDGET_S[mode])
     results += cost_only_rows(settings[:1] if args.quick else GOALS, BUDGET_S[mode])
-    if args.device != "cpu":
-        results += gpu_rows(BUDGET_S[mode], args.device)
     data["machine"]["loadavg_end"] = os.getloadavg()
     data["results"] = results
     data["summary"] = summary(results)
@@ -369,7 +349,7 @@ def main(argv=None) -> dict:
         args.json.write_text(json.dumps(data, indent=1))
     if not args.quick:
         plot(results, DOCS / "img" / "dtw_benchmark.png")
-        (DOCS / "benchmarks.md").write_text(markdown(data))
+        write_section(DOCS / "benchmarks.md", markdown(data))
     return data
 
 

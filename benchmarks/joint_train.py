@@ -1,17 +1,25 @@
-"""Training speed of the joint model: samples/s of full optimizer steps on synthetic world data.
+"""Training speed of the joint model: full optimizer steps on cached world batches.
 
-Times ``--steps`` steps (after ``--warmup`` untimed ones) of the default embedded model with the
-default selection (DS&RF) on cached batches, so data generation is not counted::
+Times ``--steps`` steps (after ``--warmup`` untimed ones, which include compilation) of the
+default embedded model with the default selection (DS&RF) on batches prepared beforehand, so
+data generation is not counted; the world's own rates are measured beside it::
 
-    python -m benchmarks.joint_train [--events 32] [--clips 2] [--threads 2] [--json OUT]
+    python -m benchmarks.joint_train [--events 32] [--clips 2] [--threads 2] [--device cuda]
+        [--bf16] [--compile] [--profile TABLE.txt] [--data-rate] [--json OUT]
 
-A "sample" is one event plus its share of clips; the JSON also gives events/s and clips/s.
+``--data-rate`` also measures how fast the world is synthesised on one CPU core and read back
+from the on-disk cache (:class:`bgtai.joint.data.EventPairs` with ``cache_dir``), in events/s:
+what DataLoader workers can feed per core. ``--profile`` writes ``torch.profiler``'s table of
+the ops that took the most time over a few steps (where a step waits). A "sample" is one
+event plus its share of clips; the JSON gives events/s and clips/s.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import tempfile
 import time
 
 import torch
@@ -19,6 +27,27 @@ import torch
 from bgtai.joint.data import ClipPairs, EventPairs, collate_world
 from bgtai.joint.model import JointConfig, JointModel, StepSettings
 from bgtai.joint.tokens import world_vocab
+
+
+def data_rates(vocab, n: int = 64) -> dict[str, float]:
+    """Events per second synthesised on this core, and read back from the disk cache."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data = EventPairs("train", n, vocab, cache_dir=tmp)
+        start = time.perf_counter()
+        for i in range(n):
+            data[i]
+        made = time.perf_counter() - start
+        again = EventPairs("train", n, vocab, cache_dir=tmp)
+        start = time.perf_counter()
+        for i in range(n):
+            again[i]
+        read = time.perf_counter() - start
+    return {"synthesis_events_per_s_per_core": n / made, "disk_cache_events_per_s_per_core": n / read}
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -29,33 +58,64 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    p.add_argument("--compile", action="store_true", help="JointModel.compile_parts()")
+    p.add_argument("--profile", default=None, help="write torch.profiler's op table here")
+    p.add_argument("--data-rate", action="store_true", help="also time world synthesis")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     vocab = world_vocab(0, 300)
     model = JointModel(JointConfig(vocab=vocab.tokens[2:])).to(args.device).train()
+    if args.compile:
+        model.compile_parts()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     events = collate_world([EventPairs("train", args.events, vocab)[i] for i in range(args.events)])
     clips = collate_world([ClipPairs("train", args.clips, vocab)[i] for i in range(args.clips)])
     events = {k: v.to(args.device) for k, v in events.items()}
     clips = {k: v.to(args.device) for k, v in clips.items()}
     settings = StepSettings()
-    for k in range(args.warmup + args.steps):
-        if k == args.warmup:
-            if args.device.startswith("cuda"):
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-        loss = model(clips, events, settings)["loss"]
-        opt.zero_grad()
+    device_type = torch.device(args.device).type
+    autocast = (torch.autocast(device_type, dtype=torch.bfloat16) if args.bf16
+                else contextlib.nullcontext())
+
+    def step():
+        with autocast:
+            loss = model(clips, events, settings)["loss"]
+        opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    if args.device.startswith("cuda"):
-        torch.cuda.synchronize()
+
+    for _ in range(args.warmup):
+        step()
+    _sync(args.device)
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        step()
+    _sync(args.device)
     seconds = (time.perf_counter() - start) / args.steps
-    out = {"device": args.device, "threads": args.threads, "events_per_step": args.events,
+    out = {"device": args.device, "threads": args.threads, "bf16": args.bf16,
+           "compile": args.compile, "events_per_step": args.events,
            "clips_per_step": args.clips, "seconds_per_step": seconds,
            "events_per_s": args.events / seconds, "clips_per_s": args.clips / seconds}
+    if args.profile:
+        activities = [torch.profiler.ProfilerActivity.CPU]
+        if device_type == "cuda":
+            activities.append(torch.profiler.ProfilerActivity.CUDA)
+        with torch.profiler.profile(activities=activities) as prof:
+            for _ in range(3):
+                step()
+            _sync(args.device)
+        key = "self_cuda_time_total" if device_type == "cuda" else "self_cpu_time_total"
+        table = prof.key_averages().table(sort_by=key, row_limit=30)
+        cpu_table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=30)
+        events_count = sum(e.count for e in prof.key_averages())
+        with open(args.profile, "w") as f:
+            f.write(f"{json.dumps(out)}\nops recorded over 3 steps: {events_count}\n\n"
+                    f"by device time:\n{table}\n\nby CPU time:\n{cpu_table}\n")
+    if args.data_rate:
+        out |= data_rates(vocab)
     print(json.dumps(out, indent=2))
     if args.json:
         with open(args.json, "w") as f:

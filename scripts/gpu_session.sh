@@ -15,10 +15,8 @@ MINUTES=${1:-5}
 MODE=${2:-scratch}
 OUT=${OUT:-runs/gpu}
 mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+source scripts/gpu_env.sh
+export OMP_NUM_THREADS=2
 
 decoder() {  # decoder NAME ARGS...: train, then pack the EMA weights as float16
     local name=$1; shift

@@ -1,7 +1,12 @@
 """Exact DTW (bgtai.align.dtw) against dtaidistance and tslearn, and its own contracts."""
 
 import importlib
+import importlib.util
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -405,6 +410,62 @@ def test_cuda_equals_cpu():
         assert single_gpu.path.is_cuda
         assert single_gpu.cost == pytest.approx(single_cpu.cost, rel=1e-9)
         np.testing.assert_array_equal(single_gpu.path.cpu().numpy(), single_cpu.path)
+
+
+TRITON_CHECK = """
+import numpy as np, torch
+from bgtai.align._dtw_kernels import band_offsets, dtw_batch_numba
+from bgtai.align._dtw_triton import dtw_batch_triton
+rng = np.random.default_rng(21)
+cases = [(3, 7, 9, None, None, np.float32), (4, 12, 10, 2, None, np.float64),
+         (2, 40, 33, None, 16, np.float32), (3, 20, 20, 0, None, np.float32),
+         (2, 5, 1, None, None, np.float32), (2, 1, 6, None, None, np.float64),
+         (3, 37, 45, 3, 8, np.float64)]
+for B, N, M, band, block, dt in cases:
+    C = rng.random((B, N, M)).astype(dt)
+    C[0] = np.round(C[0] * 3)  # ties everywhere: the tie-break must match too
+    n, m = rng.integers(1, N + 1, B), rng.integers(1, M + 1, B)
+    n[0], m[0] = N, M
+    lo, hi = np.array([band_offsets(int(a), int(b), band) for a, b in zip(n, m)]).T.copy()
+    for want_acc in (True, False):
+        ref = dtw_batch_numba(C, n, m, lo, hi, want_acc)
+        got = dtw_batch_triton(*(torch.from_numpy(a) for a in (C, n, m, lo, hi)), want_acc,
+                               block=block)
+        for name, r, g in zip(("costs", "paths", "lengths", "acc", "alignment"), ref, got):
+            assert np.array_equal(np.asarray(r), g.numpy()), (B, N, M, band, block, name)
+print("triton kernel == numba kernel")
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="needs triton")
+def test_triton_kernel_matches_numba_in_the_interpreter():
+    """The CUDA kernel, run by Triton's CPU interpreter, is bit-identical to the numba one:
+    ragged pairs, bands (zero width too), float32/64, ties, rows in several chunks."""
+    env = dict(os.environ, TRITON_INTERPRET="1")  # read when the kernel is compiled
+    out = subprocess.run([sys.executable, "-c", TRITON_CHECK], env=env, capture_output=True,
+                         text=True, timeout=300, cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "triton kernel == numba kernel" in out.stdout
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("block", [None, 256])
+def test_cuda_triton_large_pairs_equal_cpu(block):
+    """Long pairs (rows over one chunk with block=256, and 1500 rows by default) agree with
+    the numba kernels on the same cost matrix, bit for bit."""
+    from bgtai.align._dtw_triton import dtw_batch_triton
+
+    rng = np.random.default_rng(22)
+    C = rng.random((3, 1500, 1200)).astype(np.float32)
+    n, m = np.array([1500, 999, 1]), np.array([1200, 1200, 700])
+    for band in (None, 40):
+        lo, hi = np.array([band_offsets(int(a), int(b), band) for a, b in zip(n, m)]).T.copy()
+        ref = dtw_batch_numba(C, n, m, lo, hi, False)
+        got = dtw_batch_triton(*(torch.from_numpy(a).cuda() for a in (C, n, m, lo, hi)), False,
+                               block=block)
+        for r, g in zip(ref, got):
+            np.testing.assert_array_equal(np.asarray(r), g.cpu().numpy())
 
 
 # ---------------------------------------------------------------------- path_to_matrix

@@ -273,3 +273,25 @@ def test_eval_joint_metrics_and_run(tiny_model, tmp_path):
     out = run(Namespace(model=str(tmp_path / "m"), split="test", n_events=12, seed=0,
                         batch_size=6))
     assert out["split"] == "test" and out["zero_shot_acc"] == pytest.approx(metrics["zero_shot_acc"])
+
+
+def test_disk_cache_gives_the_same_items_and_is_keyed_by_the_world(vocab, tmp_path):
+    """Items read back from the on-disk cache equal freshly synthesised ones; a different
+    clip length range is another cache; filling with 2 processes writes every item."""
+    fresh = ClipPairs("train", 3, vocab, seed=5)
+    cached = ClipPairs("train", 3, vocab, seed=5, cache_dir=tmp_path)
+    cached.fill_disk_cache(workers=2)
+    assert sorted(p.name for p in cached.cache_dir.iterdir()) == [
+        "0.safetensors", "1.safetensors", "2.safetensors"]
+    again = ClipPairs("train", 3, vocab, seed=5, cache_dir=tmp_path)
+    for i in (0, 2):
+        a, b = fresh[i], again[i]
+        assert a.keys() == b.keys()
+        for key in a:
+            assert a[key].dtype == b[key].dtype and torch.equal(a[key], b[key]), key
+    other = ClipPairs("train", 3, vocab, seed=5, clip_seconds=(2.0, 2.0), cache_dir=tmp_path)
+    assert other.cache_dir != cached.cache_dir
+    events = EventPairs("val", 2, vocab, cache_dir=tmp_path)
+    assert torch.equal(events[1]["image"], EventPairs("val", 2, vocab)[1]["image"])
+    with pytest.raises(ValueError, match="cache_dir"):
+        fresh.fill_disk_cache()

@@ -207,9 +207,11 @@ def record_step(accelerator: Accelerator, progress: Progress, pbar: tqdm,
     if not accelerator.sync_gradients:
         return None
     progress.step += 1
-    logs = {f"loss/{k}": v.item() for k, v in losses.items()}
+    # one host sync for all losses (each .item() would wait for the device on its own)
+    values = torch.stack([v.detach().float() for v in losses.values()]).tolist()
+    logs = {f"loss/{k}": v for k, v in zip(losses, values)}
     logs["lr"] = scheduler.get_last_lr()[0]
     accelerator.log(logs, step=progress.step)
     pbar.update(1)
-    pbar.set_postfix(loss=f"{losses['loss'].item():.4f}")
+    pbar.set_postfix(loss=f"{logs['loss/loss']:.4f}")
     return logs

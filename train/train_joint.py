@@ -29,6 +29,7 @@ import hashlib
 import json
 import math
 import sys
+from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader
@@ -83,6 +84,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--vocab-captions", type=int, default=2000,
                    help="train captions the vocabulary is read from")
     p.add_argument("--no-cache", action="store_true", help="regenerate items every epoch")
+    p.add_argument("--world-cache", type=Path, default=None,
+                   help="keep the synthesised world here as safetensors files, shared by runs")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the encoders and DS-Net (pays off on GPUs)")
     p.add_argument("--torch-threads", type=int, default=None,
                    help="torch CPU threads per process (1 on a busy shared CPU)")
     p.add_argument("--param-hash", action="store_true",
@@ -106,20 +111,25 @@ def build_model(args, vocab):
 def build_loaders(args, vocab):
     """Event and clip loaders (``None`` when switched off) with (seed, epoch) shuffles."""
     cache = not args.no_cache
+    # Workers synthesise (or read) the world ahead of the step; pinned batches copy to the GPU
+    # asynchronously.
+    loader_kw = {"collate_fn": collate_world, "drop_last": True, "num_workers": args.num_workers,
+                 "pin_memory": torch.cuda.is_available() and not args.cpu,
+                 "persistent_workers": args.num_workers > 0}
     events = clips = None
     if args.batch_size:
-        data = EventPairs("train", args.n_events, vocab, seed=args.world_seed, cache=cache)
-        events = DataLoader(data, batch_size=args.batch_size, collate_fn=collate_world,
-                            sampler=EpochShuffle(len(data), args.seed), drop_last=True,
-                            num_workers=args.num_workers)
+        data = EventPairs("train", args.n_events, vocab, seed=args.world_seed,
+                          cache=cache and not args.num_workers, cache_dir=args.world_cache)
+        events = DataLoader(data, batch_size=args.batch_size,
+                            sampler=EpochShuffle(len(data), args.seed), **loader_kw)
     if args.clip_batch_size and args.profile == "embedded":
         n = args.n_clips or max(args.clip_batch_size,
                                 args.n_events // max(args.batch_size, 1) * args.clip_batch_size)
         seconds = (1.0, 10.0) if args.duration is None else (float(args.duration),) * 2
-        data = ClipPairs("train", n, vocab, seed=args.world_seed, clip_seconds=seconds, cache=cache)
-        clips = DataLoader(data, batch_size=args.clip_batch_size, collate_fn=collate_world,
-                           sampler=EpochShuffle(len(data), args.seed + 1), drop_last=True,
-                           num_workers=args.num_workers)
+        data = ClipPairs("train", n, vocab, seed=args.world_seed, clip_seconds=seconds,
+                         cache=cache and not args.num_workers, cache_dir=args.world_cache)
+        clips = DataLoader(data, batch_size=args.clip_batch_size,
+                           sampler=EpochShuffle(len(data), args.seed + 1), **loader_kw)
     return events, clips
 
 
@@ -145,6 +155,8 @@ def main(argv=None) -> dict:
     accelerator, progress = make_accelerator(args, "joint", find_unused_parameters=True)
     vocab = world_vocab(args.world_seed, args.vocab_captions)
     model, vision = build_model(args, vocab)
+    if args.compile:  # the joint model's selection code (DTW, sampling) stays eager
+        model.compile_parts() if isinstance(model, JointModel) else model.compile(dynamic=True)
     event_loader, clip_loader = build_loaders(args, vocab)
     loaders = [x for x in (event_loader, clip_loader) if x is not None]
     settings = StepSettings(selection_mode(args.dsnet, args.result_filter), args.loss,

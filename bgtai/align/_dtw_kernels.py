@@ -133,7 +133,6 @@ def _pair(C, n, m, lo_off, hi_off, dirs, acc, want_acc, path):
             p2, p1, cur = p1, cur, p2
         top, below = below, top
     cost = top[m]
-    cost = top[m]
     # Backtrack from the end, then reverse in place.
     i, j, K = n - 1, m - 1, 0
     while True:
@@ -291,9 +290,14 @@ def backtrack_torch(dirs, n_len, m_len):
         step = dirs[bidx, i + j, i]
         i = torch.where(active & (step != LEFT), i - 1, i)
         j = torch.where(active & (step != UP), j - 1, j)
-    # rev holds each path end-first in its first lengths[b] rows: reverse them.
-    pos = torch.arange(L, device=dev)[None, :]
+    return reverse_paths(rev, lengths), lengths
+
+
+def reverse_paths(rev, lengths):
+    """Paths from ``rev`` (``(B, L, 2)``, each path end first in its first ``lengths[b]``
+    rows) in start-first order, rows past a path's length zero; one gather, any device."""
+    B, L, _ = rev.shape
+    pos = torch.arange(L, device=rev.device)[None, :]
     src = (lengths[:, None] - 1 - pos).clamp(min=0)
     paths = torch.gather(rev, 1, src[..., None].expand(B, L, 2))
-    paths = torch.where((pos < lengths[:, None])[..., None], paths, 0)
-    return paths, lengths
+    return torch.where((pos < lengths[:, None])[..., None], paths, 0)

@@ -1,4 +1,4 @@
-"""Exact dynamic time warping with the optimal path, on CPU (numba) and CUDA (torch).
+"""Exact dynamic time warping with the optimal path, on CPU (numba) and CUDA (Triton).
 
 The public entry points are :func:`dtw` for one pair of sequences, :func:`dtw_batch` for a
 ragged batch, :func:`cost_matrix` and :func:`path_to_matrix`. The path is what DS-Net's
@@ -23,8 +23,9 @@ Conventions (shared by every entry point)
 - Precision: float64 inputs (and integer ones) are computed in float64, everything else
   in float32; the cost matrix comes from one batched matmul in that precision.
 - Arrays in, arrays out; torch tensors in, tensors out on the same device. CUDA tensors run
-  the torch anti-diagonal wavefront, everything else the numba kernels; both give
-  bit-identical results on the same cost matrix. Results carry no gradient.
+  one Triton kernel launch per batch (DP and backtrack on the GPU; the torch anti-diagonal
+  wavefront where Triton is missing, and on other accelerators), CPU ones the numba
+  kernels; all give bit-identical results on the same cost matrix. Results carry no gradient.
 - Memory: ``(N + M) * N`` bytes of directions per pair on top of the cost matrix; CPU
   batches are processed in chunks of about :data:`CHUNK_CELLS` cells.
 """
@@ -43,6 +44,7 @@ from bgtai.align._dtw_kernels import (
     dtw_batch_torch,
     dtw_single_numba,
 )
+from bgtai.align._dtw_triton import dtw_batch_triton, triton_available
 
 METRICS = ("sqeuclidean", "cosine", "precomputed")
 """Accepted values of ``metric``."""
@@ -264,8 +266,15 @@ the allocator and to stay mostly in cache, large enough to keep both threads bus
 
 
 def _on_device(C: torch.Tensor) -> bool:
-    """Whether ``C`` goes to the torch wavefront (CUDA and other non-CPU devices)."""
+    """Whether ``C`` stays on its accelerator (CUDA and other non-CPU devices)."""
     return C.device.type != "cpu"
+
+
+def _device_dtw(C, n_len, m_len, lo, hi, return_acc):
+    """The accelerator path: Triton on CUDA, else the torch wavefront."""
+    kernel = (dtw_batch_triton if C.device.type == "cuda" and triton_available()
+              else dtw_batch_torch)
+    return kernel(C, n_len, m_len, lo, hi, return_acc)
 
 
 def _out(t: torch.Tensor, as_torch: bool):
@@ -396,17 +405,20 @@ def dtw_batch(x, y=None, x_lengths: Sequence[int] | ArrayLike | None = None,
         e = min(B, s + step)
         C = xt[s:e] if yt is None else _costs(xt[s:e], yt[s:e], metric)
         if _on_device(C):
-            parts.append(dtw_batch_torch(C.contiguous(), n_len[s:e], m_len[s:e], lo[s:e],
-                                         hi[s:e], return_acc))
+            parts.append(_device_dtw(C.contiguous(), n_len[s:e], m_len[s:e], lo[s:e],
+                                     hi[s:e], return_acc))
         else:
             parts.append([torch.from_numpy(a) for a in dtw_batch_numba(
                 np.ascontiguousarray(C.numpy()), n_len[s:e].numpy(), m_len[s:e].numpy(),
                 lo[s:e].numpy(), hi[s:e].numpy(), return_acc)])
-    costs, paths, lengths, acc, alignment = (torch.cat(a) for a in zip(*parts))
-    path_list = [paths[b, :k] for b, k in enumerate(lengths.tolist())]
+    costs, paths, lengths, acc, alignment = (a[0] if len(a) == 1 else torch.cat(a)
+                                             for a in zip(*parts))
+    # One packed copy of all paths, split into views: no per-pair copy (or kernel launch).
+    on_path = torch.arange(paths.shape[1], device=dev)[None, :] < lengths[:, None]
+    path_list = torch.split(paths[on_path], lengths.tolist())
     return BatchDTWResult(
         costs=_out(costs, as_torch),
-        paths=[_out(p.clone(), as_torch) for p in path_list],
+        paths=[_out(p, as_torch) for p in path_list],
         alignment=_out(alignment, as_torch),
         acc=_out(acc, as_torch) if return_acc else None,
     )
