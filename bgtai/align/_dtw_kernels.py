@@ -34,17 +34,20 @@ DIAG, UP, LEFT = 0, 1, 2
 """Direction codes: predecessor ``(i-1, j-1)``, ``(i-1, j)`` and ``(i, j-1)``."""
 
 
-def band_offsets(n: int, m: int, band: int | None) -> tuple[int, int]:
+def band_offsets(n, m, band: int | None):
     """Allowed range ``lo_off <= j - i <= hi_off`` for an ``n x m`` problem.
 
     The band keeps ``|i - j| <= band`` around the main diagonal and is widened by
     ``|n - m|`` on the side of the longer sequence, so that ``(n-1, m-1)`` always stays
     reachable. This is tslearn's ``sakoe_chiba_radius=band`` and dtaidistance's
-    ``window=band + 1``.
+    ``window=band + 1``. ``n`` and ``m`` may be ints or, for a batch, integer arrays or
+    tensors (then elementwise, on their device, with no host round trip).
     """
     if band is None:
         return -n, m
-    return -(band + max(0, n - m)), band + max(0, m - n)
+    if isinstance(n, (int, np.integer)):
+        return -(band + max(0, n - m)), band + max(0, m - n)
+    return -(band + (n - m).clip(min=0)), band + (m - n).clip(min=0)
 
 
 STRIPE = 256

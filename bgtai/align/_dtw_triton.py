@@ -56,6 +56,8 @@ def dtw_batch_triton(C, n_len, m_len, lo_off, hi_off, want_acc, *, block: int | 
     (benchmarks and tests).
     """
     B, N, M = C.shape
+    if max(N * M, (N + M - 1) * N) >= 2**31:
+        raise ValueError(f"a {N} x {M} pair is too large for the CUDA kernel's 32-bit offsets")
     dev, dt = C.device, C.dtype
     C = C.contiguous()
     block = block or _block(N)

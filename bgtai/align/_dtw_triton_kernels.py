@@ -41,11 +41,13 @@ def cells(i, c, k, n, r_lo, r_hi, cur, p1, p2, dirb, accb, N, M, WANT_ACC: tl.co
 @triton.jit
 def dtw_pairs(C, n_len, m_len, lo_off, hi_off, buf, dirs, costs, acc, rev, path_len, align,
               N, M, WANT_ACC: tl.constexpr, BLOCK: tl.constexpr, ONE_CHUNK: tl.constexpr):
+    # 64-bit offsets to each pair's data, 32-bit arithmetic inside a pair (the host checks
+    # that a pair's cells and directions fit): 64-bit integer math is several instructions.
     b = tl.program_id(0).to(tl.int64)
-    n = tl.load(n_len + b)
-    m = tl.load(m_len + b)
-    lo = tl.load(lo_off + b)
-    hi = tl.load(hi_off + b)
+    n = tl.load(n_len + b).to(tl.int32)
+    m = tl.load(m_len + b).to(tl.int32)
+    lo = tl.load(lo_off + b).to(tl.int32)
+    hi = tl.load(hi_off + b).to(tl.int32)
     L = N + M - 1
     Cb = C + b * N * M
     accb = acc + b * N * M
@@ -54,12 +56,12 @@ def dtw_pairs(C, n_len, m_len, lo_off, hi_off, buf, dirs, costs, acc, rev, path_
     offs = tl.arange(0, BLOCK)
     # All three slots start at +inf (index 0 is the virtual row -1, inf for good).
     # Loops are `while` loops: Triton's interpreter (CI) cannot take tensors in range().
-    r0 = 0
-    while r0 < 3 * (N + 1):
-        idx = r0 + offs
+    s0 = 0
+    while s0 < 3 * (N + 1):
+        idx = s0 + offs
         tl.store(bufb + idx, tl.full([BLOCK], float("inf"), C.dtype.element_ty),
                  mask=idx < 3 * (N + 1))
-        r0 += BLOCK
+        s0 += BLOCK
     tl.debug_barrier()
     c00 = tl.load(Cb)
     tl.store(bufb + 1, c00)
