@@ -6,7 +6,7 @@ pronouns, articles dropped); ``docs/gloss.md`` writes the conventions down with 
 """
 
 from .rules import english_to_gloss, english_to_gloss_tokens, gloss_alignment
-from .tokenize import MAX_WORDS, tokenize_words, validate_text
+from ..text import MAX_WORDS, tokenize_words, validate_text
 
 __all__ = [
     "MAX_WORDS",

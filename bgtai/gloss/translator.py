@@ -19,7 +19,7 @@ from .backbones import TOKENIZER_DIR, BackboneTokenizer
 from .model import Langue2Gloss
 from .subwords import FILENAME as VOCAB_FILE
 from .subwords import SubwordVocab
-from .tokenize import tokenize_words, validate_text
+from ..text import tokenize_words, validate_text
 
 
 @dataclass
