@@ -40,18 +40,15 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from bgtai.data.language import describe_with_gloss
 from bgtai.data.world import WorldDataset
-from bgtai.generate.mapping import (
-    ATTRIBUTE_DIM,
-    AudioEncoder,
-    AudioEncoderConfig,
-    EmbeddingMapper,
-    GlossEncoder,
-    GlossEncoderConfig,
-    JointEmbedder,
-    MapperConfig,
-    attribute_embedding,
-    pad_waves,
+from bgtai.generate.attribute_encoders import (
+    AttributeAudioEncoder,
+    AttributeAudioEncoderConfig,
+    AttributeGlossEncoder,
+    AttributeGlossEncoderConfig,
 )
+from bgtai.generate.attributes import ATTRIBUTE_DIM, attribute_embedding
+from bgtai.generate.embedders import JointEmbedder, pad_waves
+from bgtai.generate.mapping import EmbeddingMapper, MapperConfig
 from bgtai.generate.pipeline import check_candidates
 from bgtai.generate.unet import DecoderConfig, ImageDecoder, images_to_patches
 from bgtai.readers import load_world_classifier
@@ -135,7 +132,7 @@ def embed_in_batches(items, embed, batch: int = 256) -> torch.Tensor:
     return torch.cat([embed(items[i:i + batch]) for i in range(0, len(items), batch)])
 
 
-class EventPairs(Dataset):
+class MapperPairs(Dataset):
     """(waveform, gloss, image embedding) of world events, held in memory."""
 
     def __init__(self, split: str, n: int, seed: int, embed):
@@ -173,8 +170,8 @@ class FallbackMappers(torch.nn.Module):
 
     def __init__(self, vocab: list[str]):
         super().__init__()
-        self.audio = AudioEncoder(AudioEncoderConfig())
-        self.gloss = GlossEncoder(GlossEncoderConfig(vocab=vocab))
+        self.audio = AttributeAudioEncoder(AttributeAudioEncoderConfig())
+        self.gloss = AttributeGlossEncoder(AttributeGlossEncoderConfig(vocab=vocab))
 
     def forward(self, batch):
         target = batch["targets"]
@@ -197,7 +194,7 @@ class JointMappers(torch.nn.Module):
         self.audio, self.gloss = EmbeddingMapper(config), EmbeddingMapper(config)
         self.embedder = JointEmbedder(joint, self.audio, self.gloss)  # not a submodule: frozen
 
-    def embed_pairs(self, pairs: EventPairs, batch: int = 64) -> TensorDataset:
+    def embed_pairs(self, pairs: MapperPairs, batch: int = 64) -> TensorDataset:
         """``(audio, gloss, target)`` joint-space embeddings of ``pairs``, computed once.
 
         The joint model is frozen, so its embeddings are the same every epoch; computing them on
@@ -252,8 +249,8 @@ def build_stage(args, device: torch.device | str = "cpu"):
             return {"loss": F.mse_loss(m(noise_sched.add_noise(x0, noise, t), t, embeds * keep), target)}
 
         return model, loader, None, loss_fn, lambda m, out: m.save_pretrained(out / "decoder")
-    train = EventPairs("train", args.n_train, args.seed, embed)
-    val = EventPairs("val", args.n_val, args.seed, embed)
+    train = MapperPairs("train", args.n_train, args.seed, embed)
+    val = MapperPairs("val", args.n_val, args.seed, embed)
     if joint is None:
         model, collate = FallbackMappers(sorted({w for g in train.glosses for w in g.split()})), collate_pairs
     else:
