@@ -55,12 +55,11 @@ from bgtai.readers import load_world_classifier
 from train.common import (
     EpochShuffle,
     StepBudget,
-    bar,
     base_parser,
+    loader_epochs,
     make_accelerator,
-    optimizer_step,
-    record_step,
     resume,
+    train_loop,
     warmup_cosine,
     write_metrics,
 )
@@ -337,39 +336,29 @@ def main(argv=None) -> dict[str, float]:
         val_loader = accelerator.prepare(val_loader)
     resume(accelerator, args)
     metrics: dict[str, float] = {}
-    pbar = bar(accelerator, total, f"generator/{args.stage}", initial=progress.step)
     budget.start(progress.step)
-    model.train()
-    while progress.epoch < args.epochs and progress.step < budget.total:
-        loader.set_epoch(progress.epoch)
-        skip = progress.batch_in_epoch
-        for batch in accelerator.skip_first_batches(loader, skip) if skip else loader:
-            with accelerator.accumulate(model):
-                losses = loss_fn(model, batch)
-                optimizer_step(accelerator, model, optimizer, scheduler, losses["loss"])
-            if record_step(accelerator, progress, pbar, losses, scheduler) is not None:
-                if ema is not None:
-                    ema.step(model.parameters())
-                if budget.observe(progress.step):
-                    mine = torch.tensor([budget.total], device=accelerator.device)
-                    budget.total = int(accelerator.gather(mine).min())
-                    pbar.total = metrics["total_steps"] = budget.total
-                metrics["train_loss"] = losses["loss"].item()
-                if progress.step >= budget.total or progress.step == args.stop_at_step:
-                    break
-        if progress.batch_in_epoch >= len(loader):  # the epoch ran to its end
-            progress.epoch, progress.batch_in_epoch = progress.epoch + 1, 0
-        if progress.step == args.stop_at_step:
-            accelerator.save_state()
-            accelerator.end_training()
-            return {"stopped_at_step": progress.step}
+
+    def after_step(logs: dict) -> None:
+        if ema is not None:
+            ema.step(model.parameters())
+        if budget.observe(progress.step):
+            mine = torch.tensor([budget.total], device=accelerator.device)
+            budget.total = metrics["total_steps"] = int(accelerator.gather(mine).min())
+        metrics["train_loss"] = logs["loss/loss"]
+
+    def after_epoch() -> None:
         if val_loader is not None:
-            metrics |= evaluate(model, loss_fn, val_loader, accelerator)
+            metrics.update(evaluate(model, loss_fn, val_loader, accelerator))
         metrics["epoch"] = progress.epoch
         accelerator.log(metrics, step=progress.step)
         accelerator.print(" ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
-        accelerator.save_state()
-    pbar.close()
+
+    if not train_loop(accelerator, args, progress, model=model, optimizer=optimizer,
+                      scheduler=scheduler, epoch_batches=loader_epochs(accelerator, loader),
+                      epoch_length=len(loader), step_fn=lambda batch: loss_fn(model, batch[0]),
+                      total=budget, desc=f"generator/{args.stage}", after_step=after_step,
+                      after_epoch=after_epoch):
+        return {"stopped_at_step": progress.step}
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         final = accelerator.unwrap_model(model)
