@@ -231,8 +231,11 @@ def test_trainer_smoke(tmp_path):
     assert json.loads((tmp_path / "m.json").read_text()) == pytest.approx(metrics)
     for key in ("pitch_hue_spearman", "loudness_size_spearman"):
         assert -1.0 <= metrics[key] <= 1.0
-    for key in ("count_acc", "class_acc", "gain_monotonic_frac", "semitone_monotonic_frac"):
-        assert 0.0 <= metrics[key] <= 1.0
+    # each rate is a count of the sounds / sweeps it was measured on (here 24 sounds, 2 sweeps)
+    assert (metrics["n_test"], metrics["n_gain_sweeps"], metrics["n_semitone_sweeps"]) == (24, 2, 2)
+    for key, n in (("count_acc", 24), ("class_acc", 24), ("empty_image_frac", 24),
+                   ("gain_monotonic_frac", 2), ("semitone_monotonic_frac", 2)):
+        assert metrics[key] * n == pytest.approx(round(metrics[key] * n)), key
     assert metrics["world_fid"] >= 0 and metrics["world_fid_shuffled"] >= 0
 
 
