@@ -13,8 +13,7 @@ import gradio as gr
 import numpy as np
 
 from bgtai.audio import SAMPLE_RATE, load_audio
-from bgtai.generate.edits import GAIN_RANGE_DB, SEMITONE_RANGE
-from bgtai.generate.pipeline import SoundToImage
+from bgtai.generate.edits import GAIN_RANGE_DB, SEMITONE_RANGE, edit_sound
 from bgtai.generate.unet import MAX_STEPS
 
 from .errors import user_errors
@@ -53,7 +52,7 @@ def preview_edit(sound, gain_db: float, semitones: float):
     if sound is None:
         return None, None
     wave = load_audio(sound)
-    edited = SoundToImage.edit(wave, gain_db=gain_db, semitones=semitones)
+    edited = edit_sound(wave, gain_db=gain_db, semitones=semitones)
     return _pcm16(edited), edit_figure(wave, edited, SAMPLE_RATE)
 
 

@@ -32,7 +32,7 @@ from bgtai.generate.attribute_encoders import (
     WorldAttributeEmbedder,
 )
 from bgtai.generate.backend import Backend, EmbeddedBackend
-from bgtai.generate.edits import apply_gain, pitch_shift
+from bgtai.generate.edits import edit_sound
 from bgtai.generate.embedders import JointEmbedder
 from bgtai.generate.mapping import EmbeddingMapper
 from bgtai.generate.unet import ImageDecoder
@@ -173,12 +173,6 @@ class SoundToImage:
 
     # -- building blocks -----------------------------------------------------------------------
 
-    @staticmethod
-    def edit(wave: np.ndarray, *, gain_db: float = 0.0, semitones: float = 0.0) -> np.ndarray:
-        """Apply the sliders: pitch shift first (it resamples), then the gain; each clamps and
-        checks its own value (:mod:`bgtai.generate.edits`)."""
-        return apply_gain(pitch_shift(wave, semitones), gain_db)
-
     def generate(self, embeddings: torch.Tensor, *, steps: int | None = None, seed: int = 0,
                  guidance_scale: float | None = None, same_noise: bool = False,
                  candidates: int | None = None) -> np.ndarray:
@@ -235,7 +229,7 @@ class SoundToImage:
         """
         weight = check_mix(mix_image, mix_weight)
         wave = load_audio(audio, sr)
-        edited = self.edit(wave, gain_db=gain_db, semitones=semitones)
+        edited = edit_sound(wave, gain_db=gain_db, semitones=semitones)
         source = self.backend.embed_audio([edited])[0]
         embedding, image = self._draw(source, mix_image, weight, steps=steps, seed=seed,
                                       guidance_scale=guidance_scale, candidates=candidates)
