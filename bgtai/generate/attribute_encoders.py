@@ -29,6 +29,14 @@ SUM_POOL_SCALE = 64.0
 """GRU steps (40 ms each) that the sum pooling is divided by: about a 2.5 s event."""
 
 
+def _config(cls, config):
+    """``config`` as a ``cls`` instance: a dict (a saved ``config.json``) is converted with its
+    nested ``mapper``."""
+    if isinstance(config, dict):
+        return cls(**{**config, "mapper": MapperConfig(**config.get("mapper", {}))})
+    return config
+
+
 @dataclass(frozen=True)
 class AttributeAudioEncoderConfig:
     """Fallback audio encoder: log-mel -> strided 1-D convolutions -> bidirectional GRU."""
@@ -53,10 +61,7 @@ class AttributeAudioEncoder(nn.Module, SafeModelHubMixin):
 
     def __init__(self, config: AttributeAudioEncoderConfig | dict = AttributeAudioEncoderConfig()):
         super().__init__()
-        if isinstance(config, dict):
-            config = AttributeAudioEncoderConfig(**{**config,
-                                                    "mapper": MapperConfig(**config.get("mapper", {}))})
-        self.config = c = config
+        self.config = c = _config(AttributeAudioEncoderConfig, config)
         self.mel = LogMel(c.n_mels)
         self.conv = nn.Sequential(
             nn.Conv1d(c.n_mels, c.channels, 5, stride=2, padding=2), nn.GELU(),
@@ -105,10 +110,7 @@ class AttributeGlossEncoder(nn.Module, SafeModelHubMixin):
 
     def __init__(self, config: AttributeGlossEncoderConfig | dict = AttributeGlossEncoderConfig()):
         super().__init__()
-        if isinstance(config, dict):
-            config = AttributeGlossEncoderConfig(**{**config,
-                                                    "mapper": MapperConfig(**config.get("mapper", {}))})
-        self.config = c = config
+        self.config = c = _config(AttributeGlossEncoderConfig, config)
         self.index = {w: i for i, w in enumerate(c.vocab)}
         self.words = nn.EmbeddingBag(max(1, len(c.vocab)), c.embed_dim, mode="mean")
         self.mapper = EmbeddingMapper(c.mapper)
