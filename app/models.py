@@ -17,6 +17,11 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # loaded on first use, not at import
+    from bgtai.generate.pipeline import SoundToImage
+    from bgtai.generate.pretrained import UnclipBackend
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 PROFILES = ("embedded", "pretrained")
@@ -69,7 +74,7 @@ def joint_model():
 
 
 @functools.cache
-def sound_to_image():
+def sound_to_image() -> SoundToImage:
     """The Sound -> Image pipeline (:class:`bgtai.generate.SoundToImage`) over the active
     profile's backend."""
     from bgtai.generate.pipeline import SoundToImage
@@ -85,7 +90,7 @@ def sound_to_image():
                  "Train it with `python -m train.train_generator` (see docs/generation.md)")
 
 
-def _unclip_backend():
+def _unclip_backend() -> UnclipBackend:
     import torch
 
     from bgtai.generate.pretrained import UNCLIP_MODEL_ID, UnclipBackend

@@ -29,8 +29,8 @@ from bgtai.generate.unet import check_steps
 UNCLIP_MODEL_ID = "stabilityai/stable-diffusion-2-1-unclip"
 """Hub id of the pretrained decoder (CLIP ViT-H/14 image embeddings, 1024-d)."""
 
-DEFAULT_STEPS = 20
-DEFAULT_GUIDANCE = 10.0
+UNCLIP_STEPS = 20
+UNCLIP_GUIDANCE = 10.0
 """Sampler steps and text guidance when the caller gives none (the pipeline's own defaults)."""
 
 AudioProjector = Callable[[np.ndarray], torch.Tensor]
@@ -147,11 +147,11 @@ class UnclipBackend:
                generator: torch.Generator | None = None) -> np.ndarray:
         """Stable unCLIP from ``noise`` latents; ``generator`` draws its noise augmentation.
 
-        ``steps`` defaults to :data:`DEFAULT_STEPS` (1-:data:`~bgtai.generate.unet.MAX_STEPS`),
-        ``guidance_scale`` to :data:`DEFAULT_GUIDANCE`.
+        ``steps`` defaults to :data:`UNCLIP_STEPS` (1-:data:`~bgtai.generate.unet.MAX_STEPS`),
+        ``guidance_scale`` to :data:`UNCLIP_GUIDANCE`.
         """
-        steps = DEFAULT_STEPS if steps is None else check_steps(steps)
-        scale = DEFAULT_GUIDANCE if guidance_scale is None else float(guidance_scale)
+        steps = UNCLIP_STEPS if steps is None else check_steps(steps)
+        scale = UNCLIP_GUIDANCE if guidance_scale is None else float(guidance_scale)
         unet = self.pipe.unet
         out = self.pipe(prompt=[self.prompt] * len(embeddings),
                         image_embeds=embeddings.to(unet.device, unet.dtype),
