@@ -37,8 +37,8 @@ from bgtai.generate.embedders import JointEmbedder
 from bgtai.generate.mapping import EmbeddingMapper
 from bgtai.generate.unet import ImageDecoder
 from bgtai.gloss import english_to_gloss
-from bgtai.text import validate_text
 from bgtai.readers import load_world_classifier
+from bgtai.text import validate_text
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "assets" / "generator"
 DEFAULT_GLOSS_CHECKPOINT = Path(__file__).resolve().parents[2] / "assets" / "gloss"

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import lexicon as lx
 from ..text import tokenize_words
+from . import lexicon as lx
 
 # Coarse tags of closed-class words, used as context for the open-class decision.
 _DET, _PRON, _POSSPRON, _MODAL, _TO = "DET", "PRON", "POSSPRON", "MD", "TO"
