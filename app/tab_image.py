@@ -94,8 +94,9 @@ def speech_image(speech, mix_image, mix_weight: float, seed: float, steps: float
     """Handler: spoken English -> gloss (Langue2Gloss) -> picture."""
     if speech is None:
         raise gr.Error("Record or upload some English speech first.")
-    return _shown(sound_to_image().speech_to_image(speech, mix_image=mix_image, mix_weight=mix_weight,
-                                                   seed=int(seed or 0), steps=int(steps)))
+    return _shown(sound_to_image().speech_to_image(speech, mix_image=mix_image,
+                                                   mix_weight=mix_weight, seed=int(seed or 0),
+                                                   steps=int(steps)))
 
 
 def build() -> None:

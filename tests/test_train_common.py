@@ -15,7 +15,8 @@ TINY = ["--n-train", "48", "--n-eval", "16", "--epochs", "2", "--batch-size", "8
 
 
 def _checkpoints(run) -> list:
-    return sorted((run / "checkpoints").glob("checkpoint_*"), key=lambda p: int(p.name.split("_")[-1]))
+    return sorted((run / "checkpoints").glob("checkpoint_*"),
+                  key=lambda p: int(p.name.split("_")[-1]))
 
 
 def test_resume_from_a_step_checkpoint_matches_the_uninterrupted_run(tmp_path):

@@ -40,7 +40,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = base_parser(__doc__.splitlines()[0])
     p.set_defaults(epochs=5, batch_size=64, lr=3e-3, weight_decay=1e-4, num_workers=2)
     p.add_argument("--n-train", type=positive_int, default=6000)
-    p.add_argument("--n-eval", type=positive_int, default=1000, help="images in each of val and test")
+    p.add_argument("--n-eval", type=positive_int, default=1000,
+                   help="images in each of val and test")
     p.add_argument("--image-size", type=int, default=64)
     args = p.parse_args(argv)
     for name in ("epochs", "batch_size"):
@@ -85,8 +86,8 @@ def augment(x: torch.Tensor) -> torch.Tensor:
 def accuracy(model: WorldClassifier, images: torch.Tensor, labels: torch.Tensor) -> float:
     model.eval()
     device = next(model.parameters()).device
-    correct = sum(int((model(images[i:i + 512].to(device)).argmax(1).cpu() == labels[i:i + 512]).sum())
-                  for i in range(0, len(images), 512))
+    correct = sum(int((model(images[i:i + 512].to(device)).argmax(1).cpu()
+                       == labels[i:i + 512]).sum()) for i in range(0, len(images), 512))
     model.train()
     return correct / len(images)
 

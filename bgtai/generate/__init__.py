@@ -1,10 +1,10 @@
 """Sound-to-image generation with volume and frequency control (the paper's Fig. 3).
 
-- :mod:`bgtai.generate.pipeline`    :class:`SoundToImage`: sound / text / speech -> picture, the one front
-- :mod:`bgtai.generate.backend`     the :class:`Backend` interface and the embedded decoder's backend
+- :mod:`bgtai.generate.pipeline`    :class:`SoundToImage`, the one front: sound / text / speech
+- :mod:`bgtai.generate.backend`     the :class:`Backend` interface, the embedded decoder's backend
 - :mod:`bgtai.generate.pretrained`  :class:`UnclipBackend`: Stable unCLIP, the pretrained profile
 - :mod:`bgtai.generate.edits`       the sliders: ``apply_gain``, ``pitch_shift`` (duration kept)
-- :mod:`bgtai.generate.embedders`   the ``Embedder`` protocol and the joint space (``JointEmbedder``)
+- :mod:`bgtai.generate.embedders`   the ``Embedder`` protocol, the joint space (``JointEmbedder``)
 - :mod:`bgtai.generate.mapping`     ``EmbeddingMapper``: audio / gloss embeddings into image space
 - :mod:`bgtai.generate.attributes`  the world attribute embedding (the fallback's image space)
 - :mod:`bgtai.generate.attribute_encoders`  the fallback's encoders and ``WorldAttributeEmbedder``

@@ -55,8 +55,8 @@ class UnclipBackend:
         unCLIP's noise augmentation of the embedding (0 = follow it closely).
     """
 
-    def __init__(self, pipe, audio_projector: AudioProjector, *, image_embed_norm: float | None = None,
-                 prompt: str = "", noise_level: int = 0):
+    def __init__(self, pipe, audio_projector: AudioProjector, *,
+                 image_embed_norm: float | None = None, prompt: str = "", noise_level: int = 0):
         if image_embed_norm is not None and not (np.isfinite(image_embed_norm) and image_embed_norm > 0):
             raise ValueError(f"image_embed_norm must be a positive number, got {image_embed_norm}")
         self.pipe = pipe
@@ -125,10 +125,12 @@ class UnclipBackend:
         return encoder(pixels.to(encoder.device, encoder.dtype)).image_embeds.float().cpu()
 
     def embed_audio(self, waves: list[np.ndarray]) -> torch.Tensor:
-        """``(B, dim)``: the projector's embeddings of ``waves``, rescaled to :attr:`image_embed_norm`."""
+        """``(B, dim)``: the projector's embeddings of ``waves``, each rescaled to
+        :attr:`image_embed_norm`."""
         if self.image_embed_norm is None:
             raise ValueError("call calibrate(images) or pass image_embed_norm before generating")
-        emb = torch.stack([torch.as_tensor(self.audio_projector(w)).float().reshape(-1) for w in waves])
+        emb = torch.stack([torch.as_tensor(self.audio_projector(w)).float().reshape(-1)
+                           for w in waves])
         if emb.shape[1] != self.dim:
             raise ValueError(f"the audio projector gives {emb.shape[1]}-d embeddings, the pipeline "
                              f"expects {self.dim}")
