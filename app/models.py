@@ -17,13 +17,19 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # loaded on first use, not at import
+    from bgtai.generate.pipeline import SoundToImage
+    from bgtai.generate.pretrained import UnclipBackend
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 PROFILES = ("embedded", "pretrained")
 
 MODEL_QUEUE = {"concurrency_id": "models", "concurrency_limit": 2}
-"""Event settings of every handler that runs a model: one shared queue with as many workers as
-the CPU has cores, instead of Gradio's 2 per event (7 events x 2 thrash two cores)."""
+"""Event settings of every handler that runs a model: one shared queue with two workers (the
+cores of the machine the app is sized for), instead of Gradio's 2 per event (7 events x 2
+thrash two cores)."""
 
 
 def profile() -> str:
@@ -68,25 +74,26 @@ def joint_model():
 
 
 @functools.cache
-def sound_to_image():
-    """The Sound -> Image pipeline of the active profile."""
-    if profile() == "pretrained":
-        return _pretrained_sound_to_image()
+def sound_to_image() -> SoundToImage:
+    """The Sound -> Image pipeline (:class:`bgtai.generate.SoundToImage`) over the active
+    profile's backend."""
     from bgtai.generate.pipeline import SoundToImage
 
     try:  # speech -> picture shares the Language -> Gloss tab's model
         translator = gloss_translator()
     except ValueError:
         translator = None  # then speech -> picture says it is unavailable
+    if profile() == "pretrained":
+        return SoundToImage(_unclip_backend(), translator)
     return _load("Sound -> Image generator", "BGTAI_GENERATOR_MODEL", ASSETS / "generator",
                  lambda where: SoundToImage.from_pretrained(where, gloss_translator=translator),
                  "Train it with `python -m train.train_generator` (see docs/generation.md)")
 
 
-def _pretrained_sound_to_image():
+def _unclip_backend() -> UnclipBackend:
     import torch
 
-    from bgtai.generate.pretrained import UNCLIP_MODEL_ID, PretrainedSoundToImage
+    from bgtai.generate.pretrained import UNCLIP_MODEL_ID, UnclipBackend
 
     projector = os.environ.get("BGTAI_CLIP_PROJECTOR")
     if not projector:
@@ -95,6 +102,6 @@ def _pretrained_sound_to_image():
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = torch.float16 if device == "cuda" else torch.float32
     return _load("Stable unCLIP pipeline", "BGTAI_UNCLIP_MODEL", UNCLIP_MODEL_ID,
-                 lambda where: PretrainedSoundToImage.from_projector(
+                 lambda where: UnclipBackend.from_projector(
                      projector, where, device=device, torch_dtype=dtype),
                  "Check the hub id or download the model first")

@@ -25,7 +25,7 @@ dynamic time warping paths (the *Result Filter*) with a cross-entropy and the pa
 and frequency changes the picture (the paper's Fig. 3).
 """
 
-PROFILES = """
+PROFILE_NOTES = """
 ## Profiles
 
 - **embedded** (this default): the small models below, trained on a 2-core CPU, no network
@@ -57,4 +57,4 @@ def build() -> None:
         for name, card in model_cards():
             with gr.Accordion(f"assets/{name}", open=False):
                 gr.Markdown(card)
-        gr.Markdown(PROFILES)
+        gr.Markdown(PROFILE_NOTES)

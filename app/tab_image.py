@@ -13,8 +13,7 @@ import gradio as gr
 import numpy as np
 
 from bgtai.audio import SAMPLE_RATE, load_audio
-from bgtai.generate.edits import GAIN_RANGE_DB, SEMITONE_RANGE
-from bgtai.generate.pipeline import SoundToImage
+from bgtai.generate.edits import GAIN_RANGE_DB, SEMITONE_RANGE, edit_sound
 from bgtai.generate.unet import MAX_STEPS
 
 from .errors import user_errors
@@ -53,14 +52,8 @@ def preview_edit(sound, gain_db: float, semitones: float):
     if sound is None:
         return None, None
     wave = load_audio(sound)
-    edited = SoundToImage.edit(wave, gain_db=gain_db, semitones=semitones)  # clamps both
+    edited = edit_sound(wave, gain_db=gain_db, semitones=semitones)
     return _pcm16(edited), edit_figure(wave, edited, SAMPLE_RATE)
-
-
-def _mix(mix_image, mix_weight: float):
-    if mix_weight and mix_image is None:
-        raise gr.Error("Add a reference picture to mix with, or set the mix slider to 0.")
-    return (mix_image if mix_weight else None), float(mix_weight or 0.0)
 
 
 @gpu
@@ -70,12 +63,10 @@ def make_image(sound, gain_db: float, semitones: float, mix_image, mix_weight: f
     """Handler: sound + sliders -> picture, edited sound, before/after plots."""
     if sound is None:
         raise gr.Error(NO_SOUND)
-    wave = load_audio(sound)
-    image, weight = _mix(mix_image, mix_weight)
     progress(0.2, desc="drawing the picture")
-    out = sound_to_image()(wave, SAMPLE_RATE, gain_db=gain_db, semitones=semitones,
-                           mix_image=image, mix_weight=weight, seed=int(seed or 0), steps=int(steps))
-    return _enlarged(out.image), _pcm16(out.wave), edit_figure(wave, out.wave, SAMPLE_RATE)
+    out = sound_to_image()(sound, gain_db=gain_db, semitones=semitones, mix_image=mix_image,
+                           mix_weight=mix_weight, seed=int(seed or 0), steps=int(steps))
+    return _enlarged(out.image), _pcm16(out.wave), edit_figure(out.original, out.wave, SAMPLE_RATE)
 
 
 def example_image(sound):
@@ -85,11 +76,7 @@ def example_image(sound):
     return *make_image(sound, 0.0, 0.0, None, 0.0, 0, DEFAULT_STEPS), 0, 0
 
 
-def _through_gloss(make):
-    pipe = sound_to_image()
-    if not hasattr(pipe, "gloss_to_image"):
-        raise gr.Error("Text and speech drive pictures in the embedded profile only.")
-    out = make(pipe)
+def _shown(out):
     return _enlarged(out.image), f"**Gloss:** `{out.gloss}`"
 
 
@@ -97,9 +84,8 @@ def _through_gloss(make):
 @user_errors
 def text_image(text: str, mix_image, mix_weight: float, seed: float, steps: float):
     """Handler: English text -> gloss (rules) -> picture."""
-    image, weight = _mix(mix_image, mix_weight)
-    return _through_gloss(lambda pipe: pipe.text_to_image(
-        text, mix_image=image, mix_weight=weight, seed=int(seed or 0), steps=int(steps)))
+    return _shown(sound_to_image().text_to_image(text, mix_image=mix_image, mix_weight=mix_weight,
+                                                 seed=int(seed or 0), steps=int(steps)))
 
 
 @gpu
@@ -108,9 +94,9 @@ def speech_image(speech, mix_image, mix_weight: float, seed: float, steps: float
     """Handler: spoken English -> gloss (Langue2Gloss) -> picture."""
     if speech is None:
         raise gr.Error("Record or upload some English speech first.")
-    image, weight = _mix(mix_image, mix_weight)
-    return _through_gloss(lambda pipe: pipe.speech_to_image(
-        speech, mix_image=image, mix_weight=weight, seed=int(seed or 0), steps=int(steps)))
+    return _shown(sound_to_image().speech_to_image(speech, mix_image=mix_image,
+                                                   mix_weight=mix_weight, seed=int(seed or 0),
+                                                   steps=int(steps)))
 
 
 def build() -> None:

@@ -55,7 +55,7 @@ def main(argv=None) -> dict:
     torch.set_num_threads(THREADS)
     pipe = SoundToImage.from_pretrained(args.model)
     _, wave, _ = WorldDataset("test", 1, kind="event").event(0)
-    emb = pipe.embedder.embed_audio([wave])
+    emb = pipe.backend.embed_audio([wave])
     seeds = iter(range(10**6))
 
     def call(**kwargs):
@@ -70,7 +70,7 @@ def main(argv=None) -> dict:
         "median_s_one_candidate": single,
         "reranking_cost_ratio": full / single,
         "median_s_decoder_only": decode,
-        "steps": pipe.decoder.config.default_steps,
+        "steps": pipe.backend.decoder.config.default_steps,
         "candidates": pipe.candidates,
         "peak_rss_gb": rss_gb,
         "meets_time_target": full < TARGET_S,
@@ -78,7 +78,7 @@ def main(argv=None) -> dict:
         "threads": THREADS,
         "load_average_1min": os.getloadavg()[0],
         "cpu_count": os.cpu_count(),
-        "decoder_parameters": sum(p.numel() for p in pipe.decoder.parameters()),
+        "decoder_parameters": sum(p.numel() for p in pipe.backend.decoder.parameters()),
     }
     print(json.dumps(data, indent=1))
     if args.json:

@@ -46,16 +46,16 @@ def embedded(repeats: int) -> dict:
     from bgtai.generate.pipeline import SoundToImage
 
     pipe = SoundToImage.from_pretrained()
-    emb = torch.randn(1, pipe.decoder.config.embed_dim)
+    emb = torch.randn(1, pipe.backend.decoder.config.embed_dim)
     torch.set_num_threads(2)
     cpu = _median(lambda: pipe.generate(emb, seed=0, candidates=1), 3)
-    pipe.decoder.to("cuda")
+    pipe.backend.decoder.to("cuda")
     one = _median(lambda: pipe.generate(emb, seed=0, candidates=1), repeats)
     batch = emb.repeat(64, 1)
     many = _median(lambda: pipe.generate(batch, seed=0, candidates=1), repeats)
     return {"embedded_s_per_image_cuda": one, "embedded_images_per_s_cuda_batch64": 64 / many,
             "embedded_s_per_image_cpu_2_threads": cpu, "embedded_cpu_over_cuda": cpu / one,
-            "embedded_steps": pipe.decoder.config.default_steps}
+            "embedded_steps": pipe.backend.decoder.config.default_steps}
 
 
 def pretrained_compute(repeats: int) -> dict:
@@ -68,7 +68,8 @@ def pretrained_compute(repeats: int) -> dict:
     from transformers import (CLIPImageProcessor, CLIPTextConfig, CLIPTextModel, CLIPTokenizer,
                               CLIPVisionConfig, CLIPVisionModelWithProjection)
 
-    from bgtai.generate.pretrained import PretrainedSoundToImage
+    from bgtai.generate.pipeline import SoundToImage
+    from bgtai.generate.pretrained import UnclipBackend
 
     dim = 1024
     chars = [chr(c) for c in range(33, 127)]  # no vocabulary can be downloaded: a character one
@@ -103,8 +104,8 @@ def pretrained_compute(repeats: int) -> dict:
         vae=vae).to("cuda", torch.float16)
     pipe.set_progress_bar_config(disable=True)
     rng = np.random.default_rng(0)
-    gen = PretrainedSoundToImage(pipe, lambda wave: torch.from_numpy(rng.standard_normal(dim)),
-                                 image_embed_norm=20.0)
+    gen = SoundToImage(UnclipBackend(pipe, lambda wave: torch.from_numpy(rng.standard_normal(dim)),
+                                     image_embed_norm=20.0))
     wave = (0.1 * np.sin(np.linspace(0, 2000, 16_000))).astype(np.float32)
     secs = _median(lambda: gen(wave, 16_000, steps=PRETRAINED_STEPS), repeats)
     return {"pretrained_s_per_image_cuda_fp16": secs, "pretrained_size": PRETRAINED_SIZE,

@@ -11,6 +11,8 @@ The library behind the demo app and the trainers. Subpackages:
 - :mod:`bgtai.generate`  sound -> image with volume and pitch edits
 - :mod:`bgtai.eval`      evaluation metrics
 - :mod:`bgtai.hub`       safetensors-only ``save_pretrained`` / ``from_pretrained``
+- :mod:`bgtai.text`      validation and word tokenisation of user text
+- :mod:`bgtai.layers`    neural building blocks shared by several packages
 
 Nothing here imports Gradio, argparse front-ends, ``app`` or ``train``.
 """

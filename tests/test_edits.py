@@ -4,11 +4,13 @@ import numpy as np
 import pytest
 
 from bgtai.audio import SAMPLE_RATE, rms_dbfs
+from bgtai.generate import edits
 from bgtai.generate.edits import (
     GAIN_RANGE_DB,
     SEMITONE_RANGE,
     apply_gain,
     clamp_semitones,
+    edit_sound,
     pitch_shift,
 )
 from bgtai.readers import read_pitch
@@ -104,3 +106,17 @@ def test_bad_waves():
         pitch_shift(np.array([], np.float32), 2.0)
     with pytest.raises(ValueError, match="too short"):
         pitch_shift(tone(seconds=0.02), 2.0)
+
+
+def test_edit_sound_is_pitch_then_gain_and_checks_before_working(monkeypatch):
+    w = tone(level=0.3)
+    np.testing.assert_array_equal(edit_sound(w, gain_db=9.0, semitones=-3.0),
+                                  apply_gain(pitch_shift(w, -3.0), 9.0))  # 9 dB clips: order shows
+    assert not np.array_equal(edit_sound(w, gain_db=9.0, semitones=-3.0),
+                              pitch_shift(apply_gain(w, 9.0), -3.0))
+    def no_work(*args):
+        raise AssertionError("a bad slider value must be refused before the pitch shift runs")
+
+    monkeypatch.setattr(edits, "_shift", no_work)
+    with pytest.raises(ValueError, match="gain_db"):
+        edit_sound(w, gain_db=float("nan"), semitones=2.0)

@@ -10,17 +10,16 @@ import torch
 from bgtai.audio import SAMPLE_RATE
 from bgtai.data.events import CLASSES
 from bgtai.data.world import WorldDataset
-from bgtai.generate.mapping import (
-    ATTRIBUTE_DIM,
-    AudioEncoder,
-    AudioEncoderConfig,
-    GlossEncoder,
-    GlossEncoderConfig,
-    MapperConfig,
+from bgtai.generate.attribute_encoders import (
+    AttributeAudioEncoder,
+    AttributeAudioEncoderConfig,
+    AttributeGlossEncoder,
+    AttributeGlossEncoderConfig,
     WorldAttributeEmbedder,
-    attribute_embedding,
-    split_attributes,
 )
+from bgtai.generate.attributes import ATTRIBUTE_DIM, attribute_embedding, split_attributes
+from bgtai.generate.backend import EmbeddedBackend
+from bgtai.generate.mapping import MapperConfig
 from bgtai.generate.pipeline import SoundToImage
 from bgtai.generate.unet import DecoderConfig, ImageDecoder
 from bgtai.readers import WorldClassifier, WorldClassifierConfig, read_image
@@ -39,9 +38,9 @@ def parts():
     torch.manual_seed(0)
     classifier = WorldClassifier(WorldClassifierConfig(widths=[8, 8, 8, 8])).eval()
     mapper = MapperConfig(in_dim=16, hidden=16)
-    audio = AudioEncoder(AudioEncoderConfig(n_mels=32, channels=16, gru_hidden=8, embed_dim=16,
-                                            mapper=mapper))
-    gloss = GlossEncoder(GlossEncoderConfig(vocab=VOCAB, embed_dim=16, mapper=mapper))
+    audio = AttributeAudioEncoder(AttributeAudioEncoderConfig(
+        n_mels=32, channels=16, gru_hidden=8, embed_dim=16, mapper=mapper))
+    gloss = AttributeGlossEncoder(AttributeGlossEncoderConfig(vocab=VOCAB, embed_dim=16, mapper=mapper))
     decoder = ImageDecoder(DecoderConfig(image_size=32, block_out_channels=[16, 16],
                                          norm_num_groups=8, default_steps=3))
     return classifier, audio, gloss, decoder
@@ -50,7 +49,7 @@ def parts():
 @pytest.fixture(scope="module")
 def pipe(parts):
     classifier, audio, gloss, decoder = parts
-    return SoundToImage(decoder, WorldAttributeEmbedder(classifier, audio, gloss))
+    return SoundToImage(EmbeddedBackend(decoder, WorldAttributeEmbedder(classifier, audio, gloss)))
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +83,7 @@ def test_same_seed_same_image_other_seed_other_image(pipe):
 
 
 def test_candidates_keep_the_picture_closest_to_the_embedding(pipe, monkeypatch):
-    emb = pipe.embedder.embed_audio([tone(), tone(880.0, level=0.5)])
+    emb = pipe.backend.embed_audio([tone(), tone(880.0, level=0.5)])
     drawn, closest = [], [2, 1]  # the candidate whose embedding the spy makes the asked one
 
     def spy(images):
@@ -94,8 +93,8 @@ def test_candidates_keep_the_picture_closest_to_the_embedding(pipe, monkeypatch)
             out[3 * i + j] = emb[i]
         return out
 
-    embed_images = pipe.embedder.embed_images
-    monkeypatch.setattr(pipe.embedder, "embed_images", spy)
+    embed_images = pipe.backend.embed_images
+    monkeypatch.setattr(pipe.backend, "embed_images", spy)
     best = pipe.generate(emb, seed=5, candidates=3)
     (candidates,) = drawn  # one batch: 2 embeddings x 3 pictures, embedding-major
     assert candidates.shape == (6, 32, 32, 3) and best.shape == (2, 32, 32, 3)
@@ -111,7 +110,7 @@ def test_candidates_keep_the_picture_closest_to_the_embedding(pipe, monkeypatch)
     # a slider sweep (same noise) gives every setting the same k different draws
     monkeypatch.undo()
     drawn.clear()
-    monkeypatch.setattr(pipe.embedder, "embed_images", lambda images: drawn.append(images.copy())
+    monkeypatch.setattr(pipe.backend, "embed_images", lambda images: drawn.append(images.copy())
                         or embed_images(images))
     same = pipe.generate(emb[:1].repeat(2, 1), seed=5, candidates=3, same_noise=True)
     np.testing.assert_array_equal(same[0], same[1])
@@ -143,7 +142,7 @@ def test_extreme_sliders_are_clamped(pipe):
 
 def test_mixing_interpolates_towards_the_mix_image(pipe, world_images):
     mix = world_images[0][2]
-    target = pipe.embedder.embed_images(mix)[0]
+    target = pipe.backend.embed_images(mix)[0]
     source = pipe(tone(), SR).source_embedding
     half = pipe(tone(), SR, mix_image=mix, mix_weight=0.5)
     full = pipe(tone(), SR, mix_image=mix, mix_weight=1.0)
@@ -232,8 +231,11 @@ def test_trainer_smoke(tmp_path):
     assert json.loads((tmp_path / "m.json").read_text()) == pytest.approx(metrics)
     for key in ("pitch_hue_spearman", "loudness_size_spearman"):
         assert -1.0 <= metrics[key] <= 1.0
-    for key in ("count_acc", "class_acc", "gain_monotonic_frac", "semitone_monotonic_frac"):
-        assert 0.0 <= metrics[key] <= 1.0
+    # each rate is a count of the sounds / sweeps it was measured on (here 24 sounds, 2 sweeps)
+    assert (metrics["n_test"], metrics["n_gain_sweeps"], metrics["n_semitone_sweeps"]) == (24, 2, 2)
+    for key, n in (("count_acc", 24), ("class_acc", 24), ("empty_image_frac", 24),
+                   ("gain_monotonic_frac", 2), ("semitone_monotonic_frac", 2)):
+        assert metrics[key] * n == pytest.approx(round(metrics[key] * n)), key
     assert metrics["world_fid"] >= 0 and metrics["world_fid_shuffled"] >= 0
 
 
@@ -241,7 +243,7 @@ def test_trainer_on_the_joint_space(tmp_path):
     """The same trainer and pipeline with a (random, tiny) UniBriVL joint model as the space."""
     from bgtai.data.language import describe_with_gloss
     from bgtai.joint import JointConfig, JointModel
-    from train.train_generator import EventPairs, JointMappers, main
+    from train.train_generator import JointMappers, MapperPairs, main
 
     rng = np.random.default_rng(0)
     ds = WorldDataset("train", 40, kind="image")
@@ -258,7 +260,7 @@ def test_trainer_on_the_joint_space(tmp_path):
     assert np.isfinite(metrics["val_audio"])
     # the stage embeds its sounds once, in padded batches: each as the pipeline would embed it alone
     mappers = JointMappers(JointModel.from_pretrained(tmp_path / "joint"))
-    pairs = EventPairs("val", 5, 0, lambda images: torch.zeros(len(images), 16))
+    pairs = MapperPairs("val", 5, 0, lambda images: torch.zeros(len(images), 16))
     cached = mappers.embed_pairs(pairs, batch=4)
     for i in (0, 4):
         audio, gloss, _ = cached[i]
@@ -273,7 +275,7 @@ def test_trainer_on_the_joint_space(tmp_path):
               "--init-decoder", str(tmp_path / "d" / "model" / "decoder"),
               "--output-dir", str(tmp_path / "wrong")])
     pipe = SoundToImage.from_pretrained(tmp_path / "g")
-    assert pipe.embedder.dim == 16
+    assert pipe.backend.dim == 16
     a = pipe(tone(), SR, steps=2, seed=5)
     np.testing.assert_array_equal(a.image, pipe(tone(), SR, steps=2, seed=5).image)
     b = pipe(tone(), SR, steps=2, seed=5, candidates=3)  # re-ranked by the joint image encoder
@@ -313,8 +315,8 @@ def test_decoder_ema_resume_and_half_precision(tmp_path):
           "--decoder-dtype", "float16", "--guidance-scale", "2", "--candidates", "3"])
     assert {t.dtype for t in weights(tmp_path / "g", "decoder").values()} == {torch.float16}
     pipe = SoundToImage.from_pretrained(tmp_path / "g")
-    assert pipe.decoder.config.prediction_type == "v_prediction"
-    assert pipe.decoder.config.guidance_scale == 2.0
+    assert pipe.backend.decoder.config.prediction_type == "v_prediction"
+    assert pipe.backend.decoder.config.guidance_scale == 2.0
     assert pipe.candidates == 3
     assert pipe(tone(), SR, steps=3).image.shape == (64, 64, 3)
 

@@ -1,4 +1,5 @@
-"""The pretrained (Stable unCLIP) backend, end to end with tiny random components built here.
+"""The pretrained (Stable unCLIP) backend behind the one front, end to end with tiny random
+components built here.
 
 The component sizes follow diffusers' own fast tests for ``StableUnCLIPImg2ImgPipeline``; the
 CLIP tokenizer is built from an in-memory character vocabulary, so nothing is downloaded.
@@ -27,7 +28,8 @@ from transformers import (
     CLIPVisionModelWithProjection,
 )
 
-from bgtai.generate.pretrained import PretrainedSoundToImage
+from bgtai.generate.pipeline import SoundToImage
+from bgtai.generate.pretrained import UnclipBackend
 
 DIM = 32
 SR = 16_000
@@ -96,8 +98,8 @@ def _images(n=3):
 
 
 def test_calibrate_matches_encoder_norm(pipe):
-    gen = PretrainedSoundToImage(pipe, RecordingProjector())
-    norm = gen.calibrate(_images())
+    backend = UnclipBackend(pipe, RecordingProjector())
+    norm = backend.calibrate(_images())
     pixels = pipe.feature_extractor(images=_images(), return_tensors="pt").pixel_values
     with torch.no_grad():
         expected = pipe.image_encoder(pixels).image_embeds.norm(dim=-1).mean().item()
@@ -106,17 +108,22 @@ def test_calibrate_matches_encoder_norm(pipe):
 
 def test_audio_embedding_rescaled_to_image_norm(pipe):
     projector = RecordingProjector(scale=50.0)
-    gen = PretrainedSoundToImage(pipe, projector, image_embed_norm=3.0)
-    emb = gen.embed_audio(_tone())
+    backend = UnclipBackend(pipe, projector, image_embed_norm=3.0)
+    emb = backend.embed_audio([_tone()])[0]
     assert emb.norm().item() == pytest.approx(3.0, rel=1e-5)
     # direction kept
     cos = torch.nn.functional.cosine_similarity(emb, projector.last, dim=0)
     assert cos.item() == pytest.approx(1.0, abs=1e-5)
 
 
+def _front(pipe, **kwargs) -> SoundToImage:
+    backend = UnclipBackend(pipe, RecordingProjector())
+    backend.calibrate(_images())
+    return SoundToImage(backend, **kwargs)
+
+
 def test_end_to_end_deterministic_and_audio_dependent(pipe):
-    gen = PretrainedSoundToImage(pipe, RecordingProjector())
-    gen.calibrate(_images())
+    gen = _front(pipe)
     a = gen(_tone(), SR, steps=2, seed=0)
     b = gen(_tone(), SR, steps=2, seed=0)
     c = gen(_tone(2000.0), SR, steps=2, seed=0)
@@ -124,29 +131,49 @@ def test_end_to_end_deterministic_and_audio_dependent(pipe):
     np.testing.assert_array_equal(a.image, b.image)
     assert not np.array_equal(a.image, c.image)
     assert len(a.wave) == len(_tone())
+    np.testing.assert_array_equal(a.original, _tone())
+
+
+def test_candidates_rerank_with_the_pipelines_image_encoder(pipe, monkeypatch):
+    """Re-ranking is the front's, so it works for unCLIP as for the embedded decoder."""
+    gen = _front(pipe, candidates=2)
+    emb = gen.backend.embed_audio([_tone()])
+    drawn = []
+
+    def spy(images):  # the second candidate is made the one closest to the asked embedding
+        drawn.append(images.copy())
+        return torch.stack([-emb[0], emb[0]])
+
+    monkeypatch.setattr(gen.backend, "embed_images", spy)
+    best = gen.generate(emb, steps=1, seed=0)
+    (candidates,) = drawn
+    assert candidates.shape == (2, 16, 16, 3) and not np.array_equal(candidates[0], candidates[1])
+    np.testing.assert_array_equal(best[0], candidates[1])
 
 
 def test_errors(pipe):
-    gen = PretrainedSoundToImage(pipe, RecordingProjector())
+    backend = UnclipBackend(pipe, RecordingProjector())
+    gen = SoundToImage(backend)
     with pytest.raises(ValueError, match="calibrate"):
         gen(_tone(), SR, steps=2)
-    gen.image_embed_norm = 1.0
+    backend.image_embed_norm = 1.0
     with pytest.raises(ValueError, match="silent"):
         gen(np.zeros(8000, np.float32), SR, steps=2)
     with pytest.raises(ValueError, match="steps"):
         gen(_tone(), SR, steps=0)
-    wrong = PretrainedSoundToImage(pipe, lambda w: torch.ones(DIM + 1), image_embed_norm=1.0)
+    with pytest.raises(ValueError, match="embedded profile only"):
+        gen.text_to_image("three loud high whistles", steps=1)
+    wrong = SoundToImage(UnclipBackend(pipe, lambda w: torch.ones(DIM + 1), image_embed_norm=1.0))
     with pytest.raises(ValueError, match="expects"):
         wrong(_tone(), SR, steps=2)
     with pytest.raises(ValueError, match="positive"):
-        PretrainedSoundToImage(pipe, RecordingProjector(), image_embed_norm=-1.0)
+        UnclipBackend(pipe, RecordingProjector(), image_embed_norm=-1.0)
 
 
 def test_mixing_moves_towards_the_picture(pipe):
-    gen = PretrainedSoundToImage(pipe, RecordingProjector())
-    gen.calibrate(_images())
+    gen = _front(pipe)
     picture = _images(1)[0]
-    target = gen.embed_images([picture])[0]
+    target = gen.backend.embed_images([picture])[0]
     full = gen(_tone(), SR, steps=1, mix_image=picture, mix_weight=1.0)
     torch.testing.assert_close(full.embedding, target)
     half = gen(_tone(), SR, steps=1, mix_image=picture, mix_weight=0.5)
@@ -162,9 +189,9 @@ def test_from_projector_loads_and_calibrates(pipe, tmp_path):
     torch.manual_seed(0)
     ClipAudioProjector(ClipAudioConfig(dim=DIM, width=16, layers=1)).save_pretrained(tmp_path / "proj")
     pipe.save_pretrained(tmp_path / "unclip")
-    gen = PretrainedSoundToImage.from_projector(str(tmp_path / "proj"), str(tmp_path / "unclip"),
-                                                n_calibration=2)
-    assert gen.image_embed_norm > 0
-    out = gen(_tone(), SR, steps=1, seed=0)
+    backend = UnclipBackend.from_projector(str(tmp_path / "proj"), str(tmp_path / "unclip"),
+                                           n_calibration=2)
+    assert backend.image_embed_norm > 0
+    out = SoundToImage(backend)(_tone(), SR, steps=1, seed=0)
     assert out.image.shape == (16, 16, 3)
-    assert out.embedding.norm().item() == pytest.approx(gen.image_embed_norm, rel=1e-4)
+    assert out.embedding.norm().item() == pytest.approx(backend.image_embed_norm, rel=1e-4)

@@ -362,7 +362,9 @@ def test_collate_pads_ragged_items():
 
 
 def test_cache_cli_round_trip(tmp_path, capsys):
-    folder = world.main(
+    from scripts.cache_world import main
+
+    folder = main(
         [
             "--out",
             str(tmp_path),
@@ -390,7 +392,7 @@ def test_cache_cli_round_trip(tmp_path, capsys):
     with pytest.raises(ValueError, match="index.jsonl"):
         world.CachedWorldDataset(tmp_path, "train")
     with pytest.raises(SystemExit):
-        world.main(["--out", str(tmp_path), "--n", "0", "--no-progress"])
+        main(["--out", str(tmp_path), "--n", "0", "--no-progress"])
     assert "n must be" in capsys.readouterr().err
 
 

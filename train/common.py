@@ -1,4 +1,4 @@
-"""What every BGTAI trainer shares: arguments, the Accelerator, resume and progress bars.
+"""What every BGTAI trainer shares: arguments, the Accelerator, resume, the training loop.
 
 Each trainer is ``main(argv) -> dict`` so tests can call it in-process on tiny settings, and
 ``accelerate launch train/train_X.py ...`` runs the same code on one or many GPUs.
@@ -10,6 +10,7 @@ import argparse
 import json
 import math
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,14 @@ from accelerate import Accelerator
 from accelerate.utils import DistributedDataParallelKwargs, ProjectConfiguration, set_seed
 from torch.utils.data import Sampler
 from tqdm.auto import tqdm
+
+
+def positive_int(text: str) -> int:
+    """An ``argparse`` type: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
 
 
 def base_parser(description: str) -> argparse.ArgumentParser:
@@ -37,6 +46,9 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--mixed-precision", choices=("no", "fp16", "bf16"), default="no")
     p.add_argument("--resume", action="store_true",
                    help="continue from the newest checkpoint in --output-dir")
+    p.add_argument("--checkpointing-steps", type=positive_int, default=None,
+                   help="also save the training state every N optimizer steps (besides each "
+                        "epoch's end), so that --resume loses at most N steps")
     p.add_argument("--stop-at-step", type=int, default=None,
                    help="save the state and exit after this many steps, as if interrupted "
                         "(the schedule still follows --epochs / --max-steps)")
@@ -215,3 +227,83 @@ def record_step(accelerator: Accelerator, progress: Progress, pbar: tqdm,
     pbar.update(1)
     pbar.set_postfix(loss=f"{logs['loss/loss']:.4f}")
     return logs
+
+
+def loader_epochs(accelerator: Accelerator, *loaders) -> Callable[[int, int], Iterable]:
+    """``epoch_batches`` for :func:`train_loop` over prepared loaders with :class:`EpochShuffle`
+    samplers: each epoch's order, the first ``skip`` batches left out, one tuple of batches
+    (one per loader) per step, for as long as the shortest loader lasts."""
+
+    def batches(epoch: int, skip: int) -> Iterable:
+        for loader in loaders:  # before skip_first_batches, which reads the sampler's state
+            loader.set_epoch(epoch)
+        return zip(*(accelerator.skip_first_batches(x, skip) if skip else x for x in loaders))
+
+    return batches
+
+
+def train_loop(accelerator: Accelerator, args: argparse.Namespace, progress: Progress, *,
+               model, optimizer, scheduler, epoch_batches: Callable[[int, int], Iterable],
+               epoch_length: int, step_fn: Callable, total: int | StepBudget, desc: str,
+               after_step: Callable[[dict], None] | None = None,
+               after_epoch: Callable[[], None] | None = None) -> bool:
+    """The loop every trainer runs, written once.
+
+    Epochs of micro-batches under ``accelerator.accumulate``, continuing from ``progress`` (a
+    resumed run skips the batches its epoch already used), until ``args.epochs`` or ``total``
+    optimizer steps. The training state is saved at each epoch's end, every
+    ``args.checkpointing_steps`` steps within an epoch, and at ``args.stop_at_step``.
+
+    Parameters
+    ----------
+    epoch_batches : callable
+        ``(epoch, skip) ->`` the batches of ``epoch`` after its first ``skip``
+        (:func:`loader_epochs` for plain loaders).
+    epoch_length : int
+        Batches in a full epoch.
+    step_fn : callable
+        ``batch ->`` dict of loss tensors with ``"loss"``, the one that is optimised.
+    total : int or StepBudget
+        Optimizer steps of the whole run (a :class:`StepBudget` may lower it on the way).
+    after_step : callable, optional
+        Called with the logged values after each optimizer step.
+    after_epoch : callable, optional
+        Called after each epoch, before its checkpoint (validation, logs).
+
+    Returns
+    -------
+    bool
+        ``False`` when stopped at ``--stop-at-step`` (state saved, trackers ended), else
+        ``True``.
+    """
+    budget = total if isinstance(total, StepBudget) else StepBudget(total)
+    every = args.checkpointing_steps
+    pbar = bar(accelerator, budget.total, desc, initial=progress.step)
+    model.train()
+    while progress.epoch < args.epochs and progress.step < budget.total:
+        for batch in epoch_batches(progress.epoch, progress.batch_in_epoch):
+            with accelerator.accumulate(model):
+                losses = step_fn(batch)
+                optimizer_step(accelerator, model, optimizer, scheduler, losses["loss"])
+            logs = record_step(accelerator, progress, pbar, losses, scheduler)
+            if logs is None:
+                continue
+            if after_step is not None:
+                after_step(logs)
+                pbar.total = budget.total
+            if progress.step >= budget.total or progress.step == args.stop_at_step:
+                break
+            if every and progress.step % every == 0 and progress.batch_in_epoch < epoch_length:
+                accelerator.save_state()  # (the epoch's end saves anyway)
+        if progress.batch_in_epoch >= epoch_length:  # the epoch ran to its end
+            progress.epoch, progress.batch_in_epoch = progress.epoch + 1, 0
+        if progress.step == args.stop_at_step and progress.step < budget.total:
+            accelerator.save_state()
+            pbar.close()
+            accelerator.end_training()
+            return False
+        if after_epoch is not None:
+            after_epoch()
+        accelerator.save_state()
+    pbar.close()
+    return True

@@ -81,7 +81,7 @@ def _decode(pipe: SoundToImage, emb: torch.Tensor, args, *, same_noise=False) ->
 
 def _generate(pipe: SoundToImage, waves: list[np.ndarray], args, *, same_noise=False) -> np.ndarray:
     """One image per wave."""
-    emb = torch.cat([pipe.embedder.embed_audio(waves[i:i + args.batch_size])
+    emb = torch.cat([pipe.backend.embed_audio(waves[i:i + args.batch_size])
                      for i in range(0, len(waves), args.batch_size)])
     return _decode(pipe, emb, args, same_noise=same_noise)
 
@@ -169,7 +169,7 @@ def run(args) -> dict:
         "n_semitone_sweeps": len(semitone_sweeps),
     }
     if args.oracle:
-        emb = torch.cat([pipe.embedder.embed_images(real[i:i + args.batch_size])
+        emb = torch.cat([pipe.backend.embed_images(real[i:i + args.batch_size])
                          for i in range(0, len(real), args.batch_size)])
         oracle = _decode(pipe, emb, args)
         o_read = [read_image(im) for im in oracle]

@@ -40,30 +40,26 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from bgtai.data.language import describe_with_gloss
 from bgtai.data.world import WorldDataset
-from bgtai.generate.mapping import (
-    ATTRIBUTE_DIM,
-    AudioEncoder,
-    AudioEncoderConfig,
-    EmbeddingMapper,
-    GlossEncoder,
-    GlossEncoderConfig,
-    JointEmbedder,
-    MapperConfig,
-    attribute_embedding,
-    pad_waves,
+from bgtai.generate.attribute_encoders import (
+    AttributeAudioEncoder,
+    AttributeAudioEncoderConfig,
+    AttributeGlossEncoder,
+    AttributeGlossEncoderConfig,
 )
+from bgtai.generate.attributes import ATTRIBUTE_DIM, attribute_embedding
+from bgtai.generate.embedders import JointEmbedder, pad_waves
+from bgtai.generate.mapping import EmbeddingMapper, MapperConfig
 from bgtai.generate.pipeline import check_candidates
 from bgtai.generate.unet import DecoderConfig, ImageDecoder, images_to_patches
 from bgtai.readers import load_world_classifier
 from train.common import (
     EpochShuffle,
     StepBudget,
-    bar,
     base_parser,
+    loader_epochs,
     make_accelerator,
-    optimizer_step,
-    record_step,
     resume,
+    train_loop,
     warmup_cosine,
     write_metrics,
 )
@@ -135,7 +131,7 @@ def embed_in_batches(items, embed, batch: int = 256) -> torch.Tensor:
     return torch.cat([embed(items[i:i + batch]) for i in range(0, len(items), batch)])
 
 
-class EventPairs(Dataset):
+class MapperPairs(Dataset):
     """(waveform, gloss, image embedding) of world events, held in memory."""
 
     def __init__(self, split: str, n: int, seed: int, embed):
@@ -173,8 +169,8 @@ class FallbackMappers(torch.nn.Module):
 
     def __init__(self, vocab: list[str]):
         super().__init__()
-        self.audio = AudioEncoder(AudioEncoderConfig())
-        self.gloss = GlossEncoder(GlossEncoderConfig(vocab=vocab))
+        self.audio = AttributeAudioEncoder(AttributeAudioEncoderConfig())
+        self.gloss = AttributeGlossEncoder(AttributeGlossEncoderConfig(vocab=vocab))
 
     def forward(self, batch):
         target = batch["targets"]
@@ -197,7 +193,7 @@ class JointMappers(torch.nn.Module):
         self.audio, self.gloss = EmbeddingMapper(config), EmbeddingMapper(config)
         self.embedder = JointEmbedder(joint, self.audio, self.gloss)  # not a submodule: frozen
 
-    def embed_pairs(self, pairs: EventPairs, batch: int = 64) -> TensorDataset:
+    def embed_pairs(self, pairs: MapperPairs, batch: int = 64) -> TensorDataset:
         """``(audio, gloss, target)`` joint-space embeddings of ``pairs``, computed once.
 
         The joint model is frozen, so its embeddings are the same every epoch; computing them on
@@ -252,8 +248,8 @@ def build_stage(args, device: torch.device | str = "cpu"):
             return {"loss": F.mse_loss(m(noise_sched.add_noise(x0, noise, t), t, embeds * keep), target)}
 
         return model, loader, None, loss_fn, lambda m, out: m.save_pretrained(out / "decoder")
-    train = EventPairs("train", args.n_train, args.seed, embed)
-    val = EventPairs("val", args.n_val, args.seed, embed)
+    train = MapperPairs("train", args.n_train, args.seed, embed)
+    val = MapperPairs("val", args.n_val, args.seed, embed)
     if joint is None:
         model, collate = FallbackMappers(sorted({w for g in train.glosses for w in g.split()})), collate_pairs
     else:
@@ -340,39 +336,29 @@ def main(argv=None) -> dict[str, float]:
         val_loader = accelerator.prepare(val_loader)
     resume(accelerator, args)
     metrics: dict[str, float] = {}
-    pbar = bar(accelerator, total, f"generator/{args.stage}", initial=progress.step)
     budget.start(progress.step)
-    model.train()
-    while progress.epoch < args.epochs and progress.step < budget.total:
-        loader.set_epoch(progress.epoch)
-        skip = progress.batch_in_epoch
-        for batch in accelerator.skip_first_batches(loader, skip) if skip else loader:
-            with accelerator.accumulate(model):
-                losses = loss_fn(model, batch)
-                optimizer_step(accelerator, model, optimizer, scheduler, losses["loss"])
-            if record_step(accelerator, progress, pbar, losses, scheduler) is not None:
-                if ema is not None:
-                    ema.step(model.parameters())
-                if budget.observe(progress.step):
-                    mine = torch.tensor([budget.total], device=accelerator.device)
-                    budget.total = int(accelerator.gather(mine).min())
-                    pbar.total = metrics["total_steps"] = budget.total
-                metrics["train_loss"] = losses["loss"].item()
-                if progress.step >= budget.total or progress.step == args.stop_at_step:
-                    break
-        if progress.batch_in_epoch >= len(loader):  # the epoch ran to its end
-            progress.epoch, progress.batch_in_epoch = progress.epoch + 1, 0
-        if progress.step == args.stop_at_step:
-            accelerator.save_state()
-            accelerator.end_training()
-            return {"stopped_at_step": progress.step}
+
+    def after_step(logs: dict) -> None:
+        if ema is not None:
+            ema.step(model.parameters())
+        if budget.observe(progress.step):
+            mine = torch.tensor([budget.total], device=accelerator.device)
+            budget.total = metrics["total_steps"] = int(accelerator.gather(mine).min())
+        metrics["train_loss"] = logs["loss/loss"]
+
+    def after_epoch() -> None:
         if val_loader is not None:
-            metrics |= evaluate(model, loss_fn, val_loader, accelerator)
+            metrics.update(evaluate(model, loss_fn, val_loader, accelerator))
         metrics["epoch"] = progress.epoch
         accelerator.log(metrics, step=progress.step)
         accelerator.print(" ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
-        accelerator.save_state()
-    pbar.close()
+
+    if not train_loop(accelerator, args, progress, model=model, optimizer=optimizer,
+                      scheduler=scheduler, epoch_batches=loader_epochs(accelerator, loader),
+                      epoch_length=len(loader), step_fn=lambda batch: loss_fn(model, batch[0]),
+                      total=budget, desc=f"generator/{args.stage}", after_step=after_step,
+                      after_epoch=after_epoch):
+        return {"stopped_at_step": progress.step}
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         final = accelerator.unwrap_model(model)

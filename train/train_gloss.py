@@ -40,12 +40,10 @@ from bgtai.gloss.subwords import SubwordVocab
 from bgtai.gloss.translator import GlossTranslator
 from train.common import (
     EpochShuffle,
-    bar,
     base_parser,
     make_accelerator,
-    optimizer_step,
-    record_step,
     resume,
+    train_loop,
     warmup_cosine,
     write_metrics,
 )
@@ -205,39 +203,33 @@ def main(argv=None) -> dict[str, float]:
             yield from loader
             cycle, skip = cycle + 1, 0
 
-    metrics: dict[str, float] = {}
-    pbar = bar(accelerator, total, "gloss", initial=progress.step)
-    model.train()
-    while progress.epoch < args.epochs and progress.step < total:
-        text_loader.set_epoch(progress.epoch)
-        skip = progress.batch_in_epoch
+    def epoch_batches(epoch: int, skip: int):
+        """(text batch, speech batch or None): a speech batch goes with text batches 0, k, 2k..."""
+        text_loader.set_epoch(epoch)
         loader = accelerator.skip_first_batches(text_loader, skip) if skip else text_loader
-        # a speech batch goes with text batches 0, k, 2k, ...: ceil(skip / k) were used
+        # ceil(skip / k) speech batches were used by the skipped text batches
         speech_iter = None if speech_loader is None else speech_batches(
-            progress.epoch, -(-skip // args.speech_every))
-        for batch in loader:
-            with accelerator.accumulate(model):
-                sb = None
-                if speech_iter is not None and progress.batch_in_epoch % args.speech_every == 0:
-                    sb = next(speech_iter)
-                losses = model(batch, sb, pull_weight=args.pull_weight)
-                optimizer_step(accelerator, model, optimizer, scheduler, losses["loss"])
-            if record_step(accelerator, progress, pbar, losses, scheduler) is not None and (
-                    progress.step >= total or progress.step == args.stop_at_step):
-                break
-        if progress.batch_in_epoch >= len(text_loader):  # the epoch ran to its end
-            progress.epoch, progress.batch_in_epoch = progress.epoch + 1, 0
-        if progress.step == args.stop_at_step:
-            accelerator.save_state()
-            accelerator.end_training()
-            return {"stopped_at_step": progress.step}
+            epoch, -(-skip // args.speech_every))
+        for i, batch in enumerate(loader, start=skip):
+            take = speech_iter is not None and i % args.speech_every == 0
+            yield batch, (next(speech_iter) if take else None)
+
+    metrics: dict[str, float] = {}
+
+    def after_epoch() -> None:
+        nonlocal metrics
         if accelerator.is_main_process:
             metrics = evaluate(translator, val_pairs, val_speech)
             metrics["epoch"] = progress.epoch
             accelerator.log(metrics, step=progress.step)
             accelerator.print(" ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
-        accelerator.save_state()
-    pbar.close()
+
+    if not train_loop(accelerator, args, progress, model=model, optimizer=optimizer,
+                      scheduler=scheduler, epoch_batches=epoch_batches,
+                      epoch_length=len(text_loader), total=total, desc="gloss",
+                      step_fn=lambda b: model(b[0], b[1], pull_weight=args.pull_weight),
+                      after_epoch=after_epoch):
+        return {"stopped_at_step": progress.step}
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         translator.save_pretrained(args.output_dir / "model")

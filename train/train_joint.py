@@ -47,12 +47,11 @@ from bgtai.joint.selection import LOSSES, selection_mode
 from bgtai.joint.tokens import world_vocab
 from train.common import (
     EpochShuffle,
-    bar,
     base_parser,
+    loader_epochs,
     make_accelerator,
-    optimizer_step,
-    record_step,
     resume,
+    train_loop,
     warmup_cosine,
     write_metrics,
 )
@@ -184,37 +183,22 @@ def main(argv=None) -> dict:
                if h["step"] <= progress.step]
     metrics: dict[str, float] = {}
     log_path = args.output_dir / "train_log.jsonl"
-    pbar = bar(accelerator, total, "joint", initial=progress.step)
-    model.train()
-    while progress.epoch < args.epochs and progress.step < total:
-        for loader in loaders:
-            loader.set_epoch(progress.epoch)
-        skip = progress.batch_in_epoch
-        epoch_iters = [accelerator.skip_first_batches(x, skip) if skip else x for x in loaders]
-        for step_batches in zip(*epoch_iters):
-            with accelerator.accumulate(model):
-                events = step_batches[0] if event_loader is not None else None
-                clips = step_batches[-1] if clip_loader is not None else None
-                if vision is not None:
-                    targets = clip_image_embeds(vision, events["image"])
-                    losses = model(events["audio"], batch_lengths(events, "audio"), targets,
-                                   events["combo"])
-                else:
-                    losses = model(clips, events, settings)
-                optimizer_step(accelerator, model, optimizer, scheduler, losses["loss"])
-            logs = record_step(accelerator, progress, pbar, losses, scheduler)
-            if logs is not None:
-                if accelerator.is_main_process:
-                    with open(log_path, "a") as f:
-                        f.write(json.dumps({"step": progress.step, **logs}) + "\n")
-                if progress.step >= total or progress.step == args.stop_at_step:
-                    break
-        if progress.batch_in_epoch >= min(len(x) for x in loaders):  # the epoch is complete
-            progress.epoch, progress.batch_in_epoch = progress.epoch + 1, 0
-        if progress.step == args.stop_at_step and progress.step < total:
-            accelerator.save_state()
-            accelerator.end_training()
-            return {"stopped_at_step": progress.step}
+
+    def step_fn(step_batches):
+        events = step_batches[0] if event_loader is not None else None
+        clips = step_batches[-1] if clip_loader is not None else None
+        if vision is not None:
+            targets = clip_image_embeds(vision, events["image"])
+            return model(events["audio"], batch_lengths(events, "audio"), targets, events["combo"])
+        return model(clips, events, settings)
+
+    def after_step(logs: dict) -> None:
+        if accelerator.is_main_process:
+            with open(log_path, "a") as f:
+                f.write(json.dumps({"step": progress.step, **logs}) + "\n")
+
+    def after_epoch() -> None:
+        nonlocal metrics
         if eval_set is not None:
             # every process embeds its shard; the metrics are computed on the gathered set
             emb = embed_events(core, eval_set, accelerator, batch_size=64)
@@ -225,8 +209,12 @@ def main(argv=None) -> dict:
                 history_path.write_text(json.dumps(history, indent=1) + "\n")
                 accelerator.log(metrics, step=progress.step)
                 accelerator.print(" ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
-        accelerator.save_state()
-    pbar.close()
+
+    if not train_loop(accelerator, args, progress, model=model, optimizer=optimizer,
+                      scheduler=scheduler, epoch_batches=loader_epochs(accelerator, *loaders),
+                      epoch_length=min(len(x) for x in loaders), step_fn=step_fn, total=total,
+                      desc="joint", after_step=after_step, after_epoch=after_epoch):
+        return {"stopped_at_step": progress.step}
     accelerator.wait_for_everyone()
     if args.param_hash:
         (args.output_dir / f"param_hash_rank{accelerator.process_index}.txt").write_text(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..audio import log_mel
-from ..gloss import tokenize_words, validate_text
+from ..text import tokenize_words, validate_text
 from .dtw import DTWResult, cost_matrix, dtw
 
 ALIGN_HOP_MS = 20.0

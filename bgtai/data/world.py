@@ -14,7 +14,8 @@ Items are deterministic: item ``i`` of a split is generated from the seed sequen
 
 Cache
 -----
-``python -m bgtai.data.world --out DIR --n 10000 [--split train] [--workers 2]`` writes
+:func:`cache_world` (command line: ``python -m scripts.cache_world --out DIR --n 10000
+[--split train] [--workers 2]``) writes
 ``DIR/<split>/<i>.npz`` (one clip each) and ``DIR/<split>/index.jsonl`` (its events), with a
 progress bar and a process pool; :class:`CachedWorldDataset` reads it back.
 """
@@ -342,39 +343,3 @@ class CachedWorldDataset(Dataset):
                 z["segment_events"],
             )
         return clip_to_item(clip)
-
-
-def main(argv: list[str] | None = None) -> Path:
-    """Command line: ``python -m bgtai.data.world --out DIR --n 10000``."""
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="python -m bgtai.data.world", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--n", type=int, required=True, help="number of clips")
-    parser.add_argument("--split", default="train", choices=SPLITS)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--image-size", type=int, default=IMAGE_SIZE)
-    parser.add_argument("--min-seconds", type=float, default=1.0)
-    parser.add_argument("--max-seconds", type=float, default=10.0)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    try:
-        return cache_world(
-            args.out,
-            args.n,
-            split=args.split,
-            seed=args.seed,
-            image_size=args.image_size,
-            workers=args.workers,
-            clip_seconds=(args.min_seconds, args.max_seconds),
-            progress=not args.no_progress,
-        )
-    except ValueError as err:
-        parser.error(str(err))
-
-
-if __name__ == "__main__":
-    main()

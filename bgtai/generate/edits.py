@@ -83,8 +83,11 @@ def apply_gain(wave, gain_db) -> np.ndarray:
     np.ndarray
         float32, same length, clipped to [-1, 1].
     """
-    wave = _wave(wave)
-    return np.clip(wave * np.float32(10.0 ** (clamp_gain(gain_db) / 20.0)), -1.0, 1.0)
+    return _gain(_wave(wave), clamp_gain(gain_db))
+
+
+def _gain(wave: np.ndarray, gain_db: float) -> np.ndarray:
+    return np.clip(wave * np.float32(10.0 ** (gain_db / 20.0)), -1.0, 1.0)
 
 
 def pitch_shift(wave, semitones, sr: int = SAMPLE_RATE) -> np.ndarray:
@@ -113,8 +116,19 @@ def pitch_shift(wave, semitones, sr: int = SAMPLE_RATE) -> np.ndarray:
     np.ndarray
         float32, the same number of samples, clipped to [-1, 1].
     """
-    wave = _wave(wave)
-    semitones = clamp_semitones(semitones)
+    return _shift(_wave(wave), clamp_semitones(semitones), sr)
+
+
+def edit_sound(wave, *, gain_db=0.0, semitones=0.0, sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Both sliders, as the app and :class:`~bgtai.generate.pipeline.SoundToImage` apply them:
+    :func:`pitch_shift` first (it resamples), then :func:`apply_gain`; the waveform and each
+    slider value are checked (and clamped) once, before any work."""
+    wave, gain_db, semitones = _wave(wave), clamp_gain(gain_db), clamp_semitones(semitones)
+    return _gain(_shift(wave, semitones, sr), gain_db)
+
+
+def _shift(wave: np.ndarray, semitones: float, sr: int) -> np.ndarray:
+    """:func:`pitch_shift` of a checked waveform by clamped ``semitones``."""
     if semitones == 0.0:
         return wave.copy()
     if wave.size < _N_FFT:

@@ -1,15 +1,19 @@
 """Sound (or text, or speech) -> image, with the volume and frequency sliders and image mixing.
 
+The one front of both profiles: the embedded decoder and Stable unCLIP are two
+:class:`~bgtai.generate.backend.Backend` s behind the same :class:`SoundToImage`.
+
 >>> pipe = SoundToImage.from_pretrained()                       # doctest: +SKIP
 >>> out = pipe("clap.wav", gain_db=6, semitones=-2, seed=0)     # doctest: +SKIP
 >>> out.image.shape                                             # doctest: +SKIP
 (64, 64, 3)
 
-The chain (paper Fig. 3): the waveform is edited (:mod:`bgtai.generate.edits`), embedded and
-mapped into the image-embedding space (:mod:`bgtai.generate.mapping`), optionally mixed with the
-embedding of another image, and decoded by diffusion (:mod:`bgtai.generate.unet`). Text goes
-through gloss (:func:`bgtai.gloss.english_to_gloss`); speech through the Langue2Gloss translator
-when its checkpoint is available.
+The chain (paper Fig. 3), each step once: the sound is loaded (:func:`bgtai.audio.load_audio`),
+edited (:mod:`bgtai.generate.edits`), embedded into the image-embedding space by the backend,
+optionally mixed with the embedding of another image, and decoded by the backend from noise drawn
+here (several candidates re-ranked by their own embeddings). Text goes through gloss
+(:func:`bgtai.gloss.english_to_gloss`); speech through the Langue2Gloss translator when its
+checkpoint is available.
 """
 
 from __future__ import annotations
@@ -22,18 +26,19 @@ import numpy as np
 import torch
 
 from bgtai.audio import AudioSource, load_audio
-from bgtai.generate.edits import apply_gain, clamp_gain, clamp_semitones, pitch_shift
-from bgtai.generate.mapping import (
-    AudioEncoder,
-    Embedder,
-    EmbeddingMapper,
-    GlossEncoder,
-    JointEmbedder,
+from bgtai.generate.attribute_encoders import (
+    AttributeAudioEncoder,
+    AttributeGlossEncoder,
     WorldAttributeEmbedder,
 )
+from bgtai.generate.backend import Backend, EmbeddedBackend
+from bgtai.generate.edits import edit_sound
+from bgtai.generate.embedders import JointEmbedder
+from bgtai.generate.mapping import EmbeddingMapper
 from bgtai.generate.unet import ImageDecoder
-from bgtai.gloss import english_to_gloss, validate_text
+from bgtai.gloss import english_to_gloss
 from bgtai.readers import load_world_classifier
+from bgtai.text import validate_text
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "assets" / "generator"
 DEFAULT_GLOSS_CHECKPOINT = Path(__file__).resolve().parents[2] / "assets" / "gloss"
@@ -51,6 +56,8 @@ class GenerationResult:
         ``(H, W, 3)`` uint8.
     wave : np.ndarray or None
         The edited waveform (16 kHz mono float32) for sound input, else ``None``.
+    original : np.ndarray or None
+        The sound as loaded, before the sliders, for sound input, else ``None``.
     source_embedding : torch.Tensor
         ``(dim,)`` the sound's / gloss's embedding mapped into the image-embedding space.
     embedding : torch.Tensor
@@ -64,6 +71,7 @@ class GenerationResult:
     source_embedding: torch.Tensor
     embedding: torch.Tensor
     gloss: str | None = None
+    original: np.ndarray | None = None
 
 
 def check_seed(seed) -> int:
@@ -81,7 +89,8 @@ def check_mix(mix_image, mix_weight) -> float:
     if not 0.0 <= weight <= 1.0:  # NaN fails this too
         raise ValueError(f"mix_weight must be within [0, 1], got {mix_weight}")
     if weight > 0 and mix_image is None:
-        raise ValueError("mix_weight > 0 needs a mix_image")
+        raise ValueError("mix_weight > 0 needs a mix_image: add a reference picture to mix "
+                         "with, or set the mix to 0")
     return weight
 
 
@@ -94,14 +103,13 @@ def check_candidates(candidates) -> int:
 
 
 class SoundToImage:
-    """The sound-to-image pipeline.
+    """The sound-to-image front: load -> edit -> embed -> mix -> decode, each once.
 
     Parameters
     ----------
-    decoder : ImageDecoder
-        Diffusion decoder from image embeddings.
-    embedder : Embedder
-        Audio, image and gloss embeddings in the decoder's image-embedding space.
+    backend : Backend
+        What embeds and draws: :class:`~bgtai.generate.backend.EmbeddedBackend` (the bundled
+        decoder) or :class:`~bgtai.generate.pretrained.UnclipBackend` (Stable unCLIP).
     translator : bgtai.gloss.translator.GlossTranslator, optional
         Speech -> gloss; without it :meth:`speech_to_image` raises ``ValueError``.
     candidates : int
@@ -109,19 +117,15 @@ class SoundToImage:
         kept (:meth:`generate`). ``pipeline.json`` sets it for a trained folder.
     """
 
-    def __init__(self, decoder: ImageDecoder, embedder: Embedder, translator=None, candidates: int = 1):
-        if embedder.dim != decoder.config.embed_dim:
-            raise ValueError(f"the embedder's dimension {embedder.dim} does not match the decoder's "
-                             f"{decoder.config.embed_dim}")
-        self.decoder = decoder.eval()
-        self.embedder = embedder
+    def __init__(self, backend: Backend, translator=None, candidates: int = 1):
+        self.backend = backend
         self.translator = translator
         self.candidates = check_candidates(candidates)
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, *, classifier: str | Path | None = None,
                         gloss_translator=None) -> SoundToImage:
-        """Load a pipeline folder written by ``train/train_generator.py --assemble``.
+        """Load the embedded profile from a folder written by ``train/train_generator.py --assemble``.
 
         ``pipeline.json`` names the embedding space: ``"world_attributes"`` (the fallback:
         ``audio_encoder/``, ``gloss_encoder/``) or ``"joint"`` (``audio_mapper/``,
@@ -149,8 +153,8 @@ class SoundToImage:
             gloss_dir = path / "gloss_encoder"
             embedder = WorldAttributeEmbedder(
                 load_world_classifier(classifier),
-                AudioEncoder.from_pretrained(path / "audio_encoder"),
-                GlossEncoder.from_pretrained(gloss_dir) if gloss_dir.is_dir() else None,
+                AttributeAudioEncoder.from_pretrained(path / "audio_encoder"),
+                AttributeGlossEncoder.from_pretrained(gloss_dir) if gloss_dir.is_dir() else None,
             )
         elif spec.get("embedder") == "joint":
             from bgtai.joint import JointModel  # only this profile needs the joint package
@@ -160,37 +164,14 @@ class SoundToImage:
                                      EmbeddingMapper.from_pretrained(path / "gloss_mapper"))
         else:
             raise ValueError(f"unsupported embedder {spec.get('embedder')!r} in {manifest}")
-        decoder = ImageDecoder.from_pretrained(path / "decoder")
+        backend = EmbeddedBackend(ImageDecoder.from_pretrained(path / "decoder"), embedder)
         try:
             candidates = check_candidates(spec.get("candidates", 1))
         except ValueError as err:
             raise ValueError(f"{manifest}: {err}") from None
-        if hasattr(gloss_translator, "from_speech"):  # loaded already
-            return cls(decoder, embedder, gloss_translator, candidates)
-        translator = None
-        gloss_path = Path(gloss_translator) if gloss_translator is not None else DEFAULT_GLOSS_CHECKPOINT
-        if gloss_path.is_dir() and any(gloss_path.glob("*.safetensors")):
-            from bgtai.gloss.translator import GlossTranslator
-
-            translator = GlossTranslator.from_pretrained(gloss_path)
-        elif gloss_translator is not None:
-            raise ValueError(f"no gloss translator checkpoint at {gloss_path}")
-        return cls(decoder, embedder, translator, candidates)
+        return cls(backend, load_translator(gloss_translator), candidates)
 
     # -- building blocks -----------------------------------------------------------------------
-
-    @staticmethod
-    def edit(wave: np.ndarray, *, gain_db: float = 0.0, semitones: float = 0.0) -> np.ndarray:
-        """Apply the sliders: pitch shift first (it resamples), then the gain."""
-        return apply_gain(pitch_shift(wave, semitones), gain_db)
-
-    def mix(self, embedding: torch.Tensor, mix_image=None, mix_weight: float = 0.0) -> torch.Tensor:
-        """Linear interpolation towards ``mix_image``'s embedding (Fig. 3, right)."""
-        weight = check_mix(mix_image, mix_weight)
-        if weight == 0.0:
-            return embedding
-        target = self.embedder.embed_images(mix_image)[0]
-        return (1.0 - weight) * embedding + weight * target
 
     def generate(self, embeddings: torch.Tensor, *, steps: int | None = None, seed: int = 0,
                  guidance_scale: float | None = None, same_noise: bool = False,
@@ -198,7 +179,7 @@ class SoundToImage:
         """Decode ``(B, dim)`` image embeddings into ``(B, H, W, 3)`` uint8 images.
 
         With ``candidates`` k > 1 (default: the pipeline's), k pictures are drawn per embedding
-        from different noise and the one whose own embedding (``embedder.embed_images``) has the
+        from different noise and the one whose own embedding (``backend.embed_images``) has the
         highest cosine similarity to the asked embedding is kept: re-ranking, as DALL-E re-ranked
         its samples with CLIP. The decoder alone gets the number of objects wrong more often
         than the embedding does (docs/generation.md). The k pictures go through the sampler as one
@@ -210,17 +191,17 @@ class SoundToImage:
         if embeddings.ndim != 2:
             raise ValueError(f"expected (B, dim) embeddings, got {tuple(embeddings.shape)}")
         k = self.candidates if candidates is None else check_candidates(candidates)
-        c = self.decoder.config
+        shape = tuple(self.backend.noise_shape)
         generator = torch.Generator().manual_seed(check_seed(seed))
         # (B, k) draws in this order keep k = 1 identical to drawing one noise per image.
-        noise = torch.randn((1 if same_noise else len(embeddings), k, c.channels, c.grid, c.grid),
-                            generator=generator).expand(len(embeddings), -1, -1, -1, -1)
+        noise = torch.randn((1 if same_noise else len(embeddings), k, *shape),
+                            generator=generator).expand(len(embeddings), -1, *shape)
         wanted = embeddings.repeat_interleave(k, dim=0)
-        images = self.decoder.sample(wanted, steps=steps, guidance_scale=guidance_scale,
-                                     noise=noise.reshape(-1, *noise.shape[2:]))
+        images = self.backend.decode(wanted, noise.reshape(-1, *shape), steps=steps,
+                                     guidance_scale=guidance_scale, generator=generator)
         if k == 1:
             return images
-        drawn = self.embedder.embed_images(images).to(wanted.device, torch.float32)
+        drawn = self.backend.embed_images(images).to(wanted.device, torch.float32)
         score = torch.nn.functional.cosine_similarity(drawn, wanted.float(), dim=-1).view(-1, k)
         best = score.nan_to_num(nan=-2.0).argmax(dim=1).cpu().numpy()  # below any cosine
         return images.reshape(len(embeddings), k, *images.shape[1:])[np.arange(len(embeddings)), best]
@@ -243,16 +224,16 @@ class SoundToImage:
         mix_image, mix_weight
             Optional picture whose embedding is mixed in with weight 0-1.
         steps, seed, guidance_scale, candidates
-            Sampler steps (default from the decoder config), noise seed (same seed, same image),
-            classifier-free guidance scale and pictures drawn to keep the best (:meth:`generate`).
+            Sampler steps and guidance scale (defaults and ranges are the backend's), noise seed
+            (same seed, same image) and pictures drawn to keep the best (:meth:`generate`).
         """
+        weight = check_mix(mix_image, mix_weight)
         wave = load_audio(audio, sr)
-        gain_db, semitones = clamp_gain(gain_db), clamp_semitones(semitones)
-        check_mix(mix_image, mix_weight)
-        edited = self.edit(wave, gain_db=gain_db, semitones=semitones)
-        source = self.embedder.embed_audio([edited])[0]
-        return self._finish(source, edited, None, mix_image, mix_weight, steps=steps, seed=seed,
-                            guidance_scale=guidance_scale, candidates=candidates)
+        edited = edit_sound(wave, gain_db=gain_db, semitones=semitones)
+        source = self.backend.embed_audio([edited])[0]
+        embedding, image = self._draw(source, mix_image, weight, steps=steps, seed=seed,
+                                      guidance_scale=guidance_scale, candidates=candidates)
+        return GenerationResult(image, edited, source, embedding, original=wave)
 
     def text_to_image(self, text: str, **kwargs) -> GenerationResult:
         """Generate a picture from English text, through its gloss (rule-based).
@@ -276,12 +257,37 @@ class SoundToImage:
         """Generate a picture from a gloss string (mixing and sampling as for :meth:`__call__`)."""
         if not isinstance(gloss, str) or not gloss.strip():
             raise ValueError("the gloss is empty")
-        check_mix(mix_image, mix_weight)
-        source = self.embedder.embed_gloss([gloss])[0]
-        return self._finish(source, None, gloss, mix_image, mix_weight, steps=steps, seed=seed,
-                            guidance_scale=guidance_scale, candidates=candidates)
+        weight = check_mix(mix_image, mix_weight)
+        source = self.backend.embed_gloss([gloss])[0]
+        embedding, image = self._draw(source, mix_image, weight, steps=steps, seed=seed,
+                                      guidance_scale=guidance_scale, candidates=candidates)
+        return GenerationResult(image, None, source, embedding, gloss)
 
-    def _finish(self, source, wave, gloss, mix_image, mix_weight, **sampling) -> GenerationResult:
-        embedding = self.mix(source, mix_image, mix_weight)
-        image = self.generate(embedding[None], **sampling)[0]
-        return GenerationResult(image, wave, source, embedding, gloss)
+    def _draw(self, source: torch.Tensor, mix_image, weight: float,
+              **sampling) -> tuple[torch.Tensor, np.ndarray]:
+        """Mix (linear interpolation towards ``mix_image``'s embedding, Fig. 3 right) and draw:
+        the embedding the picture was drawn from, and the picture."""
+        embedding = source
+        if weight > 0.0:
+            target = self.backend.embed_images([mix_image])[0]
+            embedding = (1.0 - weight) * source + weight * target
+        return embedding, self.generate(embedding[None], **sampling)[0]
+
+
+def load_translator(gloss_translator=None):
+    """The Langue2Gloss translator for speech input, or ``None`` where there is none.
+
+    ``gloss_translator`` is a checkpoint folder or an already loaded translator (shared as it
+    is); by default ``assets/gloss`` is used when it holds a checkpoint. A folder that was asked
+    for and holds none is an error.
+    """
+    if hasattr(gloss_translator, "from_speech"):  # loaded already
+        return gloss_translator
+    gloss_path = Path(gloss_translator) if gloss_translator is not None else DEFAULT_GLOSS_CHECKPOINT
+    if gloss_path.is_dir() and any(gloss_path.glob("*.safetensors")):
+        from bgtai.gloss.translator import GlossTranslator
+
+        return GlossTranslator.from_pretrained(gloss_path)
+    if gloss_translator is not None:
+        raise ValueError(f"no gloss translator checkpoint at {gloss_path}")
+    return None

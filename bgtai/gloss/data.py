@@ -15,8 +15,8 @@ from torch.utils.data import Dataset
 
 from ..align.dtw import dtw
 from ..align.sequences import word_vectors
+from ..text import tokenize_words
 from .subwords import SubwordVocab
-from .tokenize import tokenize_words
 
 
 def gloss_ids(vocab: SubwordVocab, gloss: str) -> list[int]:

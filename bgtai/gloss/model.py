@@ -32,6 +32,7 @@ from ..align.dsnet import DSNet, DSNetConfig
 from ..align.losses import alignment_bce, result_filter_ce, sp_loss
 from ..audio import SAMPLE_RATE, LogMel
 from ..hub import SafeModelHubMixin
+from ..layers import sinusoids
 from .backbones import SpeechBackbone, TextBackbone, load_backbone, padding_mask
 
 TEXT, SPEECH = 0, 1
@@ -64,16 +65,6 @@ class Langue2GlossConfig:
     speech_backbone: str | None = None
     text_backbone_config: dict | None = None
     speech_backbone_config: dict | None = None
-
-
-def sinusoids(length: int, dim: int) -> torch.Tensor:
-    """Fixed sinusoidal position table ``(length, dim)``: no learned limit on length."""
-    pos = torch.arange(length, dtype=torch.float32)[:, None]
-    rate = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
-    table = torch.zeros(length, dim)
-    table[:, 0::2] = torch.sin(pos * rate)
-    table[:, 1::2] = torch.cos(pos * rate)
-    return table
 
 
 class SpeechPrenet(nn.Module):

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..text import tokenize_words
 from . import lexicon as lx
-from .tokenize import tokenize_words
 
 # Coarse tags of closed-class words, used as context for the open-class decision.
 _DET, _PRON, _POSSPRON, _MODAL, _TO = "DET", "PRON", "POSSPRON", "MD", "TO"
@@ -264,7 +264,7 @@ def english_to_gloss(text: str, *, aslg_quirks: bool = False) -> str:
 def gloss_alignment(text: str, *, aslg_quirks: bool = False) -> list[tuple[int, ...]]:
     """For each gloss token, the indices of the input words it came from.
 
-    Indices refer to :func:`bgtai.gloss.tokenize_words` of the same text. The alignment is
+    Indices refer to :func:`bgtai.text.tokenize_words` of the same text. The alignment is
     monotonic (indices never decrease along the gloss); input words that were dropped
     (articles, "of") appear in no tuple.
 

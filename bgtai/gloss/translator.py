@@ -15,11 +15,11 @@ import numpy as np
 import torch
 
 from ..audio import SAMPLE_RATE, load_audio
+from ..text import tokenize_words, validate_text
 from .backbones import TOKENIZER_DIR, BackboneTokenizer
 from .model import Langue2Gloss
 from .subwords import FILENAME as VOCAB_FILE
 from .subwords import SubwordVocab
-from .tokenize import tokenize_words, validate_text
 
 
 @dataclass

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bgtai.audio import LogMel
-from bgtai.gloss.model import sinusoids
+from bgtai.layers import sinusoids
 
 AUDIO_HOP_MS = 10.0
 AUDIO_STRIDE = 4

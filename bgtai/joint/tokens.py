@@ -18,7 +18,8 @@ from bgtai.data.clips import sample_events
 from bgtai.data.events import CLASSES
 from bgtai.data.language import class_prompts, describe_events
 from bgtai.data.world import split_combos
-from bgtai.gloss import english_to_gloss, tokenize_words, validate_text
+from bgtai.gloss import english_to_gloss
+from bgtai.text import tokenize_words, validate_text
 
 PAD, UNK = "<pad>", "<unk>"
 FORMS = ("gloss", "text")
@@ -35,7 +36,7 @@ def caption_tokens(text: str, form: str) -> list[str]:
         English text, e.g. ``"three loud high whistles"``.
     form : {"gloss", "text"}
         ``"gloss"``: the project's rule-based gloss (:func:`bgtai.gloss.english_to_gloss`),
-        split on spaces. ``"text"``: the lower-cased words (:func:`bgtai.gloss.tokenize_words`).
+        split on spaces. ``"text"``: the lower-cased words (:func:`bgtai.text.tokenize_words`).
 
     Returns
     -------

@@ -54,6 +54,24 @@ def to_uint8_rgb(image) -> np.ndarray:
     raise ValueError(f"image dtype must be uint8 or float in [0, 1], got {arr.dtype}")
 
 
+def to_uint8_batch(images, size: int | None = None) -> np.ndarray:
+    """A ``(B, H, W, 3)`` uint8 array from one image or a batch (array, list or PIL); with
+    ``size``, pictures of another size are resized to ``size x size`` (any upload works)."""
+    if isinstance(images, (list, tuple)):
+        items = list(images)
+    else:
+        arr = np.asarray(images)
+        if arr.ndim not in (3, 4):
+            raise ValueError(f"expected (H, W, 3) or (B, H, W, 3) images, got shape {arr.shape}")
+        items = [arr] if arr.ndim == 3 else list(arr)
+    rgb = [to_uint8_rgb(im) for im in items]
+    if size is not None:
+        rgb = [im if im.shape[:2] == (size, size) else
+               np.asarray(Image.fromarray(im).resize((size, size), Image.Resampling.BICUBIC))
+               for im in rgb]
+    return np.stack(rgb)
+
+
 def _hsv(image) -> np.ndarray:
     """HSV in [0, 1] (float) of an RGB image."""
     rgb = to_uint8_rgb(image)

@@ -1,0 +1,101 @@
+"""Embedding spaces the generator works in: the :class:`Embedder` protocol and the joint space.
+
+The generator is written against the small :class:`Embedder` protocol (audio -> embedding,
+image -> embedding, gloss -> embedding). The bundled checkpoint uses :class:`JointEmbedder`, the
+UniBriVL joint space of :mod:`bgtai.joint` (``pipeline.json``: ``"embedder": "joint"``); the
+fallback :class:`~bgtai.generate.attribute_encoders.WorldAttributeEmbedder` describes pictures by
+the world's readers (``"world_attributes"``).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import torch
+
+from bgtai.generate.mapping import EmbeddingMapper
+from bgtai.readers.image import to_uint8_batch
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the generator needs from an embedding model (the joint space or the fallback).
+
+    Every method returns a float32 tensor ``(B, dim)`` already in the **image-embedding space**
+    the decoder was trained on (apply an :class:`EmbeddingMapper` inside where the spaces differ).
+    """
+
+    dim: int
+
+    def embed_images(self, images: np.ndarray) -> torch.Tensor:
+        """``(B, H, W, 3)`` uint8 images -> ``(B, dim)``."""
+
+    def embed_audio(self, waves: list[np.ndarray]) -> torch.Tensor:
+        """Mono 16 kHz waveforms -> ``(B, dim)``."""
+
+    def embed_gloss(self, glosses: list[str]) -> torch.Tensor:
+        """Gloss strings (``"THREE DESC-LOUD WHISTLE"``) -> ``(B, dim)``."""
+
+
+
+def pad_waves(waves: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Zero-pad mono waves into ``(B, max_len)`` with their lengths."""
+    lengths = torch.tensor([len(w) for w in waves])
+    out = torch.zeros(len(waves), int(lengths.max()))
+    for i, w in enumerate(waves):
+        out[i, : len(w)] = torch.as_tensor(np.asarray(w, dtype=np.float32))
+    return out, lengths
+
+
+
+class JointEmbedder:
+    """The :class:`Embedder` over the UniBriVL joint space (:class:`bgtai.joint.JointModel`).
+
+    Images are embedded by the joint image encoder (that *is* the image-embedding space the
+    decoder is then trained on); audio and gloss embeddings go through their own
+    :class:`EmbeddingMapper`, trained on paired data to land on the paired image's embedding:
+    InfoNCE aligns directions and leaves a modality gap that the decoder would see otherwise.
+    """
+
+    def __init__(self, joint, audio_mapper: EmbeddingMapper, gloss_mapper: EmbeddingMapper):
+        self.joint = joint.eval()
+        self.dim = int(joint.config.dim)
+        for name, m in (("audio", audio_mapper), ("gloss", gloss_mapper)):
+            if (m.config.in_dim, m.config.out_dim) != (self.dim, self.dim):
+                raise ValueError(f"the {name} mapper maps {m.config.in_dim} -> {m.config.out_dim}, "
+                                 f"the joint space has {self.dim} dimensions")
+        self.audio_mapper, self.gloss_mapper = audio_mapper.eval(), gloss_mapper.eval()
+
+    @torch.no_grad()
+    def embed_images(self, images) -> torch.Tensor:
+        arr = to_uint8_batch(images, self.joint.config.image_size)
+        device = next(self.joint.parameters()).device
+        return self.joint.embed_image(torch.from_numpy(arr).to(device).permute(0, 3, 1, 2))
+
+    @torch.no_grad()
+    def audio_embeddings(self, waves: list[np.ndarray]) -> torch.Tensor:
+        """Joint-space clip embeddings, before the mapping."""
+        device = next(self.joint.parameters()).device
+        return self.joint.embed_audio(*(t.to(device) for t in pad_waves(waves)))[0]
+
+    @torch.no_grad()
+    def gloss_embeddings(self, glosses: list[str]) -> torch.Tensor:
+        """Joint-space embeddings of gloss strings, before the mapping."""
+        seqs = [self.joint.vocab.ids(g.upper().split()) for g in glosses]
+        if any(len(s) == 0 for s in seqs):
+            raise ValueError("a gloss has no word the joint model knows")
+        lengths = torch.tensor([len(s) for s in seqs])
+        ids = torch.zeros(len(seqs), int(lengths.max()), dtype=torch.long)
+        for i, s in enumerate(seqs):
+            ids[i, : len(s)] = torch.tensor(s)
+        device = next(self.joint.parameters()).device
+        return self.joint.embed_tokens(ids.to(device), lengths.to(device))
+
+    @torch.no_grad()
+    def embed_audio(self, waves: list[np.ndarray]) -> torch.Tensor:
+        return self.audio_mapper(self.audio_embeddings(waves))
+
+    @torch.no_grad()
+    def embed_gloss(self, glosses: list[str]) -> torch.Tensor:
+        return self.gloss_mapper(self.gloss_embeddings(glosses))
