@@ -2,17 +2,21 @@
 
 Gloss here follows ASLG-PC12 (upper-case lemmas, ``DESC-`` adjectives and adverbs, ``X-``
 pronouns, articles dropped); ``docs/gloss.md`` writes the conventions down with examples.
-:func:`validate_text` is the project's single validation door for user text.
+:func:`validate_text` is the project's single validation door for user text (it strips
+terminal escape sequences and control characters with :func:`sanitize_text`);
+:func:`sentence_spans` splits tokenised text into sentences.
 """
 
 from .rules import english_to_gloss, english_to_gloss_tokens, gloss_alignment
-from .tokenize import MAX_WORDS, tokenize_words, validate_text
+from .tokenize import MAX_WORDS, sanitize_text, sentence_spans, tokenize_words, validate_text
 
 __all__ = [
     "MAX_WORDS",
     "english_to_gloss",
     "english_to_gloss_tokens",
     "gloss_alignment",
+    "sanitize_text",
+    "sentence_spans",
     "tokenize_words",
     "validate_text",
 ]
