@@ -47,7 +47,7 @@ EXPLAIN_CLIP = """
 **What you see.** A clip of the built-in world: its sound is cut into 1 s segments (rows), its
 video into frames (columns, 4 per second). The joint model embeds both; DTW over their cosine
 distance gives the *Result Filter*'s path (red), and **DS-Net** scores every (segment, frame)
-pair and selects the ones it trusts (white) for contrastive training. On the right, DS-Net's
+pair and selects the ones it trusts (white squares) for contrastive training. On the right, DS-Net's
 probabilities with the true pairs outlined in green: frames showing an object that is not
 heard (distractors) or nothing at all should stay pale.
 """
@@ -177,7 +177,7 @@ def _sounds_tab() -> None:
             spec_a = gr.Plot(label="Sound A: log-mel spectrogram")
             spec_b = gr.Plot(label="Sound B: log-mel spectrogram")
             matrix = gr.Plot(label="Cost matrix and DTW path")
-            summary = gr.Markdown(elem_id="align-summary")
+            summary = gr.Markdown(label="Summary", elem_id="align-summary")
             gr.Markdown(EXPLAIN_DTW)
     go.click(compare_sounds, [sound_a, sound_b, metric, band], [spec_a, spec_b, matrix, summary],
              api_name="align_sounds", **MODEL_QUEUE)
@@ -198,9 +198,9 @@ def _texts_tab() -> None:
                          ["The cat sat on the mat.", "The dog lay on the rug."]],
                         [text_a, text_b], label="Examples")
         with gr.Column(scale=2):
-            tokens = gr.Markdown()
+            tokens = gr.Markdown(label="Tokens")
             matrix = gr.Plot(label="Cost matrix, DTW path and DS-Net")
-            summary = gr.Markdown(elem_id="align-text-summary")
+            summary = gr.Markdown(label="Summary", elem_id="align-text-summary")
             gr.Markdown(EXPLAIN_GLOSS)
     go.click(compare_texts, [text_a, text_b, band], [tokens, text_b, matrix, summary],
              api_name="align_texts", **MODEL_QUEUE)
@@ -217,7 +217,7 @@ def _clip_tab() -> None:
             frames = gr.Image(label="The clip's frames (4 per second)", type="numpy",
                               interactive=False, elem_id="clip-frames")
             figure = gr.Plot(label="Result Filter and DS-Net")
-            summary = gr.Markdown(elem_id="clip-summary")
+            summary = gr.Markdown(label="Summary", elem_id="clip-summary")
             gr.Markdown(EXPLAIN_CLIP)
     go.click(inspect_world_clip, [split, index], [audio, frames, figure, summary],
              api_name="inspect_clip", **MODEL_QUEUE)
