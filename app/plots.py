@@ -7,6 +7,7 @@ handlers run in parallel threads and pyplot's global state is not thread-safe.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.figure import Figure
 
 from bgtai.align.sequences import ALIGN_HOP_MS
@@ -16,6 +17,10 @@ FRAME_SECONDS = ALIGN_HOP_MS / 1000  # the frame hop of the alignment views' sou
 
 LABEL_ROOM = 0.35
 """Inches kept free at the top of every figure: Gradio draws the component's label there."""
+
+# white squares need a dark rim to show on the light end of viridis
+WHITE_SQUARES = {"marker": "s", "facecolors": "none", "edgecolors": "white", "linewidths": 1.8,
+                 "path_effects": [patheffects.withStroke(linewidth=3.2, foreground="black")]}
 
 ATTENTION_ROWS = 40
 """Most gloss words an attention figure shows (labels stay readable); longer gloss is cut."""
@@ -57,8 +62,7 @@ def cost_path_figure(cost: np.ndarray, path: np.ndarray, *, labels_a=None, label
             marker="o" if max(n, m) < 60 else None, ms=4, label="DTW path")
     if overlay is not None:
         rows, cols = np.nonzero(overlay)
-        ax.scatter(cols, rows, marker="s", s=80 if max(n, m) < 60 else 10, facecolors="none",
-                   edgecolors="white", linewidths=2, label=overlay_label)
+        ax.scatter(cols, rows, s=80 if max(n, m) < 60 else 10, label=overlay_label, **WHITE_SQUARES)
     for labels, set_ticks, set_labels in ((labels_a, ax.set_yticks, ax.set_yticklabels),
                                           (labels_b, ax.set_xticks, ax.set_xticklabels)):
         if labels is not None and len(labels) <= 60:
@@ -144,8 +148,7 @@ def selection_figure(view, frame_seconds: float) -> Figure:
     rows, cols = np.nonzero(view.dtw_path)
     left.plot(cols, rows, color="#ff3b30", lw=2, marker="o", ms=4, label="DTW path (Result Filter)")
     rows, cols = np.nonzero(view.selected)
-    left.scatter(cols, rows, marker="s", s=90, facecolors="none", edgecolors="white",
-                 linewidths=2, label="selected by DS-Net")
+    left.scatter(cols, rows, s=90, label="selected by DS-Net", **WHITE_SQUARES)
     left.set(title="cosine distance, DTW path, DS-Net's choice", ylabel="audio segment",
              xlabel=f"video frame ({1 / frame_seconds:g} per second)")
     # rows are whole 1 s segments: name them by their seconds, not by matplotlib's edges
