@@ -17,7 +17,7 @@ from bgtai.data.world import WorldDataset
 from bgtai.gloss import english_to_gloss
 from bgtai.joint.inspect import inspect_clip
 
-from .errors import user_errors
+from .errors import clear_on_failure, user_errors
 from .models import MODEL_QUEUE, gloss_translator, joint_model
 from .plots import cost_path_figure, selection_figure, spectrogram_figure
 
@@ -179,8 +179,9 @@ def _sounds_tab() -> None:
             matrix = gr.Plot(label="Cost matrix and DTW path")
             summary = gr.Markdown(label="Summary", elem_id="align-summary")
             gr.Markdown(EXPLAIN_DTW)
-    go.click(compare_sounds, [sound_a, sound_b, metric, band], [spec_a, spec_b, matrix, summary],
-             api_name="align_sounds", **MODEL_QUEUE)
+    outputs = [spec_a, spec_b, matrix, summary]
+    clear_on_failure(go.click(compare_sounds, [sound_a, sound_b, metric, band], outputs,
+                              api_name="align_sounds", **MODEL_QUEUE), outputs)
 
 
 def _texts_tab() -> None:
@@ -202,8 +203,9 @@ def _texts_tab() -> None:
             matrix = gr.Plot(label="Cost matrix, DTW path and DS-Net")
             summary = gr.Markdown(label="Summary", elem_id="align-text-summary")
             gr.Markdown(EXPLAIN_GLOSS)
-    go.click(compare_texts, [text_a, text_b, band], [tokens, text_b, matrix, summary],
-             api_name="align_texts", **MODEL_QUEUE)
+    event = go.click(compare_texts, [text_a, text_b, band], [tokens, text_b, matrix, summary],
+                     api_name="align_texts", **MODEL_QUEUE)
+    clear_on_failure(event, [tokens, matrix, summary])  # text B is the visitor's input too
 
 
 def _clip_tab() -> None:
@@ -219,8 +221,9 @@ def _clip_tab() -> None:
             figure = gr.Plot(label="Result Filter and DS-Net")
             summary = gr.Markdown(label="Summary", elem_id="clip-summary")
             gr.Markdown(EXPLAIN_CLIP)
-    go.click(inspect_world_clip, [split, index], [audio, frames, figure, summary],
-             api_name="inspect_clip", **MODEL_QUEUE)
+    outputs = [audio, frames, figure, summary]
+    clear_on_failure(go.click(inspect_world_clip, [split, index], outputs,
+                              api_name="inspect_clip", **MODEL_QUEUE), outputs)
 
 
 def build() -> None:

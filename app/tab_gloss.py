@@ -8,7 +8,7 @@ import gradio as gr
 
 from bgtai.gloss import english_to_gloss, sanitize_text, sentence_spans, tokenize_words
 
-from .errors import user_errors
+from .errors import clear_on_failure, user_errors
 from .models import MODEL_QUEUE, gloss_translator
 from .plots import ATTENTION_ROWS, attention_figure
 
@@ -54,11 +54,6 @@ def _outputs(result, rules: str, col_title: str, notes: list[str]):
                      "words.")
     note = "\n".join(f"- {n}" for n in notes)
     return highlighted, figure, f"**Rules:** `{rules}`" if rules else "", note
-
-
-def _cleared():
-    """What the outputs show after a failed request: nothing from an earlier one."""
-    return [], None, "", ""
 
 
 def _text_notes(text: str) -> list[str]:
@@ -122,11 +117,10 @@ def build() -> None:
                 figure = gr.Plot(label="Attention and DS-Net alignment")
                 gr.Markdown(EXPLAIN)
         outputs = [tokens, figure, rules, note]
-        # a failed request clears the outputs: nothing of an earlier request stays on screen
         for event in (go_text.click(gloss_text, [text, beam], outputs, api_name="gloss_text",
                                     **MODEL_QUEUE),
                       text.submit(gloss_text, [text, beam], outputs, api_name=False,
                                   **MODEL_QUEUE),
                       go_speech.click(gloss_speech, [speech, beam], outputs,
                                       api_name="gloss_speech", **MODEL_QUEUE)):
-            event.failure(_cleared, None, outputs, api_name=False)
+            clear_on_failure(event, outputs)

@@ -87,6 +87,20 @@ def test_alignment_tab_microphone_and_upload(page, sound_files):
     assert shot(page, "alignment_sounds").stat().st_size > 10_000
 
 
+def test_alignment_tab_failed_sound_clears_the_old_result(page, sound_files):
+    open_tab(page, "Alignment lab")
+    open_tab(page, "Two sounds")
+    summary = page.locator("#align-summary")
+    summary.get_by_text("sound B frames length").wait_for()  # the previous test's result
+    upload = page.locator("#align-sound-b")
+    upload.get_by_role("button", name="Clear").first.click()
+    upload.get_by_role("button", name="Upload file").click()
+    upload.locator("input[type=file]").set_input_files(str(sound_files["silent"]))
+    page.get_by_role("button", name="Align the sounds").click()
+    page.get_by_text("the audio is silent").first.wait_for()
+    summary.get_by_text("sound B frames length").wait_for(state="detached")
+
+
 def test_gloss_tab_text(page):
     open_tab(page, "Language -> Gloss")
     box = page.locator("#gloss-text textarea")
