@@ -195,6 +195,12 @@ def test_bad_text_is_a_value_error(trained, bad, match):
         trained.from_text(bad)
 
 
+def test_encode_text_validates_what_is_not_a_word_list(trained):
+    with pytest.raises(ValueError, match="must be a string"):
+        trained.encode_text(None)
+    assert trained.encode_text(["the", "children"])[3] == ["the", "children"]
+
+
 def test_hostile_text_is_normalised(trained):
     r = trained.from_text("the\u0000 children\u200f are \u202eplaying 🎉")
     assert r.sources == ["the", "children", "are", "playing"]

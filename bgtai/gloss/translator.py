@@ -158,7 +158,7 @@ class GlossTranslator:
         """Validate and encode one text, or its words from :func:`tokenize_words`:
         ``(memory, pad, piece->word index, words)``; the pieces are the text backbone's tokens
         when the model has one."""
-        words = self._words_of(text) if isinstance(text, str) else text
+        words = text if isinstance(text, list) else self._words_of(text)
         ids, word_ids = (self.text_tokenizer or self.vocab).encode_words(words)
         ids_t = torch.tensor([ids], device=self.device)
         pad = torch.zeros_like(ids_t, dtype=torch.bool)
