@@ -89,7 +89,8 @@ def attention_figure(attention: np.ndarray, alignment: np.ndarray, rows: list[st
     attention, alignment = attention[:ATTENTION_ROWS], alignment[:ATTENTION_ROWS]
     used = np.flatnonzero((attention > 0).any(0) | alignment.any(0))
     m = int(used.max()) + 1 if used.size else attention.shape[1]
-    attention, alignment, rows, cols = attention[:, :m], alignment[:, :m], rows[:len(attention)], cols[:m]
+    attention, alignment = attention[:, :m], alignment[:, :m]
+    rows, cols = rows[:len(attention)], cols[:m]
     n = len(rows)
     fig = _figure(max(5.5, min(11.0, 2.5 + 0.35 * m)), max(2.2, min(7.0, 1.6 + 0.17 * n)))
     ax = fig.subplots()

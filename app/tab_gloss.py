@@ -46,9 +46,10 @@ def _outputs(result, rules: str, col_title: str, notes: list[str]):
                               col_title) if result.tokens else None
     unsure = [t for t, p in zip(result.tokens, result.probs) if p < UNSURE]
     if unsure:
+        listed = ", ".join(f"`{t}`" for t in unsure[:8]) + (", ..." if len(unsure) > 8 else "")
         notes.append(f"The model is guessing at {len(unsure)} of {len(result.tokens)} gloss words "
-                     f"({', '.join(f'`{t}`' for t in unsure[:8])}{', ...' if len(unsure) > 8 else ''}): "
-                     "it knows the built-in world's sentences and short English sentences best.")
+                     f"({listed}): it knows the built-in world's sentences and short English "
+                     "sentences best.")
     if len(result.tokens) > ATTENTION_ROWS:
         notes.append(f"The heatmap shows the first {ATTENTION_ROWS} of {len(result.tokens)} gloss "
                      "words.")

@@ -387,7 +387,8 @@ class Langue2Gloss(nn.Module, SafeModelHubMixin, library_name="bgtai",
             for k, layer in enumerate(self.decoder):
                 x, past[k] = layer.step(x, past[k], memory_kv[k], mem_keep)
             logits = self.dec_norm(x[:, 0]) @ self.embed.weight.T
-            for row, seq in enumerate(torch.stack(out, 1).tolist() if out and no_repeat_ngram else []):
+            prefixes = torch.stack(out, 1).tolist() if out and no_repeat_ngram else []
+            for row, seq in enumerate(prefixes):
                 logits[row, repeated_ngram_tokens(seq, no_repeat_ngram)] = -math.inf
             nxt = logits.argmax(-1)
             nxt = torch.where(done, torch.full_like(nxt, c.pad_id), nxt)

@@ -78,8 +78,8 @@ def _join(parts: list[GlossResult], n_words: int) -> GlossResult:
     """One result from consecutive sentences' results: token lists joined, matrices placed
     block-diagonally (a sentence's gloss words attend to its own words only)."""
     n_tokens = sum(len(p.tokens) for p in parts)
-    blocks = {name: np.zeros((n_tokens, n_words), dtype)
-              for name, dtype in (("attention", float), ("alignment", bool), ("align_probs", float))}
+    kinds = (("attention", float), ("alignment", bool), ("align_probs", float))
+    blocks = {name: np.zeros((n_tokens, n_words), dtype) for name, dtype in kinds}
     row = col = 0
     for part in parts:
         rows, cols = len(part.tokens), len(part.sources)
@@ -154,7 +154,8 @@ class GlossTranslator:
             raise ValueError("the text has no words to gloss")
         return words
 
-    def encode_text(self, text: str | list[str]) -> tuple[torch.Tensor, torch.Tensor, list[int], list[str]]:
+    def encode_text(self, text: str | list[str]
+                    ) -> tuple[torch.Tensor, torch.Tensor, list[int], list[str]]:
         """Validate and encode one text, or its words from :func:`tokenize_words`:
         ``(memory, pad, piece->word index, words)``; the pieces are the text backbone's tokens
         when the model has one."""
