@@ -32,3 +32,11 @@ def user_errors(fn):
                            "Try another input.") from None
 
     return wrapper
+
+
+def clear_on_failure(event, outputs: list) -> None:
+    """After a failed request of ``event``, empty its ``outputs``: nothing of an earlier request
+    stays on screen as if it were the answer to this one (the error message says what went
+    wrong)."""
+    empty = [None] * len(outputs)
+    event.failure(lambda: empty if len(empty) > 1 else None, None, outputs, api_name=False)

@@ -7,6 +7,7 @@ handlers run in parallel threads and pyplot's global state is not thread-safe.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.figure import Figure
 
 from bgtai.align.sequences import ALIGN_HOP_MS
@@ -14,10 +15,28 @@ from bgtai.audio import log_mel
 
 FRAME_SECONDS = ALIGN_HOP_MS / 1000  # the frame hop of the alignment views' sound features
 
+LABEL_ROOM = 0.35
+"""Inches kept free at the top of every figure: Gradio draws the component's label there."""
+
+# white squares need a dark rim to show on the light end of viridis
+WHITE_SQUARES = {"marker": "s", "facecolors": "none", "edgecolors": "white", "linewidths": 1.8,
+                 "path_effects": [patheffects.withStroke(linewidth=3.2, foreground="black")]}
+
+ATTENTION_ROWS = 40
+"""Most gloss words an attention figure shows (labels stay readable); longer gloss is cut."""
+
+
+def _figure(width: float, height: float) -> Figure:
+    """A constrained-layout figure of ``width`` x ``height`` inches of content plus a free band
+    of :data:`LABEL_ROOM` on top, so Gradio's label does not cover the titles."""
+    fig = Figure(figsize=(width, height + LABEL_ROOM), layout="constrained")
+    fig.get_layout_engine().set(rect=(0, 0, 1, height / (height + LABEL_ROOM)))
+    return fig
+
 
 def spectrogram_figure(mel: np.ndarray, title: str, frame_seconds: float = FRAME_SECONDS) -> Figure:
     """A log-mel spectrogram ``(frames, n_mels)`` with time in seconds on the x axis."""
-    fig = Figure(figsize=(6, 2.4), layout="constrained")
+    fig = _figure(6, 2.4)
     ax = fig.subplots()
     extent = (0, mel.shape[0] * frame_seconds, 0, mel.shape[1])
     im = ax.imshow(10 * mel.T, origin="lower", aspect="auto", cmap="magma", extent=extent)
@@ -36,15 +55,14 @@ def cost_path_figure(cost: np.ndarray, path: np.ndarray, *, labels_a=None, label
     """
     n, m = cost.shape
     size = 5.5 if labels_a is None else min(9.0, 3.0 + 0.35 * max(n, m))
-    fig = Figure(figsize=(size + 1.2, size), layout="constrained")
+    fig = _figure(size + 1.2, size)
     ax = fig.subplots()
     im = ax.imshow(cost, origin="lower", aspect="auto", cmap="viridis", interpolation="nearest")
     ax.plot(path[:, 1], path[:, 0], color="#ff3b30", lw=2 if max(n, m) < 200 else 1.2,
             marker="o" if max(n, m) < 60 else None, ms=4, label="DTW path")
     if overlay is not None:
         rows, cols = np.nonzero(overlay)
-        ax.scatter(cols, rows, s=60 if max(n, m) < 60 else 8, facecolors="none",
-                   edgecolors="white", linewidths=1.5, label=overlay_label)
+        ax.scatter(cols, rows, s=80 if max(n, m) < 60 else 10, label=overlay_label, **WHITE_SQUARES)
     for labels, set_ticks, set_labels in ((labels_a, ax.set_yticks, ax.set_yticklabels),
                                           (labels_b, ax.set_xticks, ax.set_xticklabels)):
         if labels is not None and len(labels) <= 60:
@@ -62,22 +80,30 @@ def attention_figure(attention: np.ndarray, alignment: np.ndarray, rows: list[st
                      cols: list[str], col_title: str) -> Figure:
     """Cross-attention of each gloss token over the input, DS-Net's alignment outlined.
 
-    ``attention`` and ``alignment`` are ``(len(rows), len(cols))``; long column lists (speech
+    ``attention`` and ``alignment`` are ``(len(rows), len(cols))``. Only the first
+    :data:`ATTENTION_ROWS` gloss words are drawn, over the inputs they attend to (a long
+    text's later sentences are left out, and the title says so); long column lists (speech
     frames) get sparse tick labels.
     """
-    n, m = attention.shape
-    fig = Figure(figsize=(min(11.0, 2.5 + 0.35 * m), min(7.0, 1.6 + 0.35 * n)),
-                 layout="constrained")
+    total = len(rows)
+    attention, alignment = attention[:ATTENTION_ROWS], alignment[:ATTENTION_ROWS]
+    used = np.flatnonzero((attention > 0).any(0) | alignment.any(0))
+    m = int(used.max()) + 1 if used.size else attention.shape[1]
+    attention, alignment = attention[:, :m], alignment[:, :m]
+    rows, cols = rows[:len(attention)], cols[:m]
+    n = len(rows)
+    fig = _figure(max(5.5, min(11.0, 2.5 + 0.35 * m)), max(2.2, min(7.0, 1.6 + 0.17 * n)))
     ax = fig.subplots()
     im = ax.imshow(attention, aspect="auto", cmap="Blues", vmin=0, interpolation="nearest")
     r, c = np.nonzero(alignment)
-    ax.scatter(c, r, marker="s", s=90 if m < 40 else 12, facecolors="none", edgecolors="#ff3b30",
-               linewidths=1.5, label="DS-Net alignment")
+    ax.scatter(c, r, marker="s", s=90 if max(m, n) < 40 else 16, facecolors="none",
+               edgecolors="#ff3b30", linewidths=1.5, label="DS-Net alignment")
     ax.set_yticks(range(n), rows, fontsize=8)
-    step = max(1, m // 30)
+    step = max(1, m // 50)
     ax.set_xticks(range(0, m, step), cols[::step], fontsize=8, rotation=60)
-    ax.set(xlabel=col_title, ylabel="gloss token",
-           title="attention (blue) and DS-Net alignment (red)")
+    ax.set(xlabel=col_title, ylabel="gloss word")
+    if n < total:
+        ax.set_title(f"first {n} of {total} gloss words", fontsize=9, loc="right")
     ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
     fig.colorbar(im, ax=ax, label="cross-attention")
     return fig
@@ -89,7 +115,7 @@ def edit_figure(before: np.ndarray, after: np.ndarray, sr: int) -> Figure:
     Both columns share their axes and colour scale, so a gain shows as taller waves and brighter
     bands, a pitch shift as bands moving up or down.
     """
-    fig = Figure(figsize=(9, 4.2), layout="constrained")
+    fig = _figure(9, 4.2)
     axes = fig.subplots(2, 2, sharex="col", sharey="row")
     mels = [log_mel(w) for w in (before, after)]
     lo = min(float(m.min()) for m in mels) * 10
@@ -115,7 +141,7 @@ def selection_figure(view, frame_seconds: float) -> Figure:
     with the ground truth (segment and frame share a heard and seen event) outlined.
     """
     n_seg, n_frames = view.similarity.shape
-    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    fig = _figure(10, 3.6)
     left, right = fig.subplots(1, 2, sharey=True)
     extent = (-0.5, n_frames - 0.5, -0.5, n_seg - 0.5)
     im = left.imshow(1 - view.similarity, origin="lower", aspect="auto", cmap="viridis",
@@ -123,10 +149,11 @@ def selection_figure(view, frame_seconds: float) -> Figure:
     rows, cols = np.nonzero(view.dtw_path)
     left.plot(cols, rows, color="#ff3b30", lw=2, marker="o", ms=4, label="DTW path (Result Filter)")
     rows, cols = np.nonzero(view.selected)
-    left.scatter(cols, rows, s=90, facecolors="none", edgecolors="white", linewidths=1.5,
-                 label="selected by DS-Net")
-    left.set(title="cosine distance, DTW path, DS-Net's choice", ylabel="1 s audio segment",
+    left.scatter(cols, rows, s=90, label="selected by DS-Net", **WHITE_SQUARES)
+    left.set(title="cosine distance, DTW path, DS-Net's choice", ylabel="audio segment",
              xlabel=f"video frame ({1 / frame_seconds:g} per second)")
+    # rows are whole 1 s segments: name them by their seconds, not by matplotlib's edges
+    left.set_yticks(range(n_seg), [f"{k}-{k + 1} s" for k in range(n_seg)])
     left.legend(loc="upper left", fontsize=7, framealpha=0.8)
     fig.colorbar(im, ax=left, label="1 - cosine")
     im = right.imshow(view.dsnet_prob, origin="lower", aspect="auto", cmap="Blues", vmin=0, vmax=1,

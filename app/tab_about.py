@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from bgtai.data.events import CLASSES
+
 from .models import ASSETS, profile
 
 PAPER = """
@@ -25,10 +27,34 @@ dynamic time warping paths (the *Result Filter*) with a cross-entropy and the pa
 and frequency changes the picture (the paper's Fig. 3).
 """
 
+LIMITS = f"""
+## What it can and cannot do
+
+**It can**
+- turn typed English into gloss, one sentence at a time, up to 500 words, with the hand-written
+  rules' gloss beside it for comparison;
+- align any two recordings or any two texts and show how they line up;
+- draw a picture from a sound of its little world: {", ".join(CLASSES)}.
+  Louder sounds give bigger objects, higher ones other colours, repeats more objects.
+
+**It cannot (yet)**
+- **understand your voice**: the gloss model has not learned speech; a real voice gives a
+  gloss that has little to do with what was said;
+- **recognise real sounds**: a dog, a car or music is drawn as whichever of the world's
+  eleven sounds it is closest to, not as a dog, a car or a band;
+- **use your photos**: it has only seen its own small drawings, so mixing with a photo gives
+  an unpredictable picture;
+- **gloss unusual English as well as the rules do**: on real parliament sentences the model
+  is right less often than the rules (62 against 89 BLEU), and it guesses at rare words;
+- **keep the object fixed at the sliders' far ends**: a big change of volume or pitch can
+  change which object is drawn, not only its size or colour;
+- read any language other than English.
+"""
+
 PROFILE_NOTES = """
 ## Profiles
 
-- **embedded** (this default): the small models below, trained on a 2-core CPU, no network
+- **embedded** (this default): the small models above, trained on a 2-core CPU, no network
   needed. They know the app's built-in synthetic world (11 sound classes with exact ground
   truth) and, for gloss, English sentences glossed by rules; expect weak results outside that.
 - **pretrained**: `python app.py --profile pretrained` (or `BGTAI_PROFILE=pretrained`) runs
@@ -51,6 +77,7 @@ def model_cards() -> list[tuple[str, str]]:
 def build() -> None:
     """Add the tab to the enclosing ``gr.Blocks``."""
     with gr.Tab("About"):
+        gr.Markdown(LIMITS, elem_id="about-limits")
         gr.Markdown(PAPER)
         gr.Markdown(f"## The bundled models (profile now: **{profile()}**)\n"
                     "What each was trained on and what it measured, from its model card:")

@@ -17,7 +17,7 @@ from bgtai.data.world import WorldDataset
 from bgtai.gloss import english_to_gloss
 from bgtai.joint.inspect import inspect_clip
 
-from .errors import user_errors
+from .errors import clear_on_failure, user_errors
 from .models import MODEL_QUEUE, gloss_translator, joint_model
 from .plots import cost_path_figure, selection_figure, spectrogram_figure
 
@@ -47,7 +47,7 @@ EXPLAIN_CLIP = """
 **What you see.** A clip of the built-in world: its sound is cut into 1 s segments (rows), its
 video into frames (columns, 4 per second). The joint model embeds both; DTW over their cosine
 distance gives the *Result Filter*'s path (red), and **DS-Net** scores every (segment, frame)
-pair and selects the ones it trusts (white) for contrastive training. On the right, DS-Net's
+pair and selects the ones it trusts (white squares) for contrastive training. On the right, DS-Net's
 probabilities with the true pairs outlined in green: frames showing an object that is not
 heard (distractors) or nothing at all should stay pale.
 """
@@ -177,10 +177,11 @@ def _sounds_tab() -> None:
             spec_a = gr.Plot(label="Sound A: log-mel spectrogram")
             spec_b = gr.Plot(label="Sound B: log-mel spectrogram")
             matrix = gr.Plot(label="Cost matrix and DTW path")
-            summary = gr.Markdown(elem_id="align-summary")
+            summary = gr.Markdown(label="Summary", elem_id="align-summary")
             gr.Markdown(EXPLAIN_DTW)
-    go.click(compare_sounds, [sound_a, sound_b, metric, band], [spec_a, spec_b, matrix, summary],
-             api_name="align_sounds", **MODEL_QUEUE)
+    outputs = [spec_a, spec_b, matrix, summary]
+    clear_on_failure(go.click(compare_sounds, [sound_a, sound_b, metric, band], outputs,
+                              api_name="align_sounds", **MODEL_QUEUE), outputs)
 
 
 def _texts_tab() -> None:
@@ -198,12 +199,13 @@ def _texts_tab() -> None:
                          ["The cat sat on the mat.", "The dog lay on the rug."]],
                         [text_a, text_b], label="Examples")
         with gr.Column(scale=2):
-            tokens = gr.Markdown()
+            tokens = gr.Markdown(label="Tokens")
             matrix = gr.Plot(label="Cost matrix, DTW path and DS-Net")
-            summary = gr.Markdown(elem_id="align-text-summary")
+            summary = gr.Markdown(label="Summary", elem_id="align-text-summary")
             gr.Markdown(EXPLAIN_GLOSS)
-    go.click(compare_texts, [text_a, text_b, band], [tokens, text_b, matrix, summary],
-             api_name="align_texts", **MODEL_QUEUE)
+    event = go.click(compare_texts, [text_a, text_b, band], [tokens, text_b, matrix, summary],
+                     api_name="align_texts", **MODEL_QUEUE)
+    clear_on_failure(event, [tokens, matrix, summary])  # text B is the visitor's input too
 
 
 def _clip_tab() -> None:
@@ -217,10 +219,11 @@ def _clip_tab() -> None:
             frames = gr.Image(label="The clip's frames (4 per second)", type="numpy",
                               interactive=False, elem_id="clip-frames")
             figure = gr.Plot(label="Result Filter and DS-Net")
-            summary = gr.Markdown(elem_id="clip-summary")
+            summary = gr.Markdown(label="Summary", elem_id="clip-summary")
             gr.Markdown(EXPLAIN_CLIP)
-    go.click(inspect_world_clip, [split, index], [audio, frames, figure, summary],
-             api_name="inspect_clip", **MODEL_QUEUE)
+    outputs = [audio, frames, figure, summary]
+    clear_on_failure(go.click(inspect_world_clip, [split, index], outputs,
+                              api_name="inspect_clip", **MODEL_QUEUE), outputs)
 
 
 def build() -> None:

@@ -39,6 +39,9 @@ SILENCE_PEAK = 1e-4
 MAX_CHANNELS = 32
 """More channels than this is taken as a mis-shaped array rather than real audio."""
 
+# libsndfile's answer when a file's name (.mp3) picks a decoder that then fails on its contents
+_MISREPORTED = "does not exist or is not a regular file"
+
 AudioSource = Union[str, Path, bytes, tuple, np.ndarray, torch.Tensor]
 
 
@@ -206,7 +209,9 @@ def load_audio(source: AudioSource, sr: int | None = None, *, max_seconds: float
     except ValueError:
         raise
     except Exception as exc:  # libsndfile raises its own error types for corrupt or non-audio data
-        reason = str(exc).rsplit(": ", 1)[-1]  # drop libsndfile's "Error opening <object>:" prefix
+        reason = str(exc).rsplit(": ", 1)[-1].rstrip(".")  # drop "Error opening <object>:"
+        if _MISREPORTED in reason:  # the file was checked to exist above: its contents are bad
+            reason = "its contents are not in a known audio format"
         raise ValueError(f"could not decode {label} as audio ({reason}); use WAV, FLAC, OGG or MP3") from None
     return validate_waveform(data, file_sr, max_seconds=max_seconds, allow_silent=allow_silent)
 

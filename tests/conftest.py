@@ -40,6 +40,8 @@ def sound_files(tmp_path_factory):
     files["corrupt"] = d / "corrupt.wav"
     (d / "notes.txt").write_text("definitely not a sound")
     files["text"] = d / "notes.txt"
+    (d / "noise.mp3").write_bytes(np.random.default_rng(0).bytes(20_000))  # not an MP3 at all
+    files["random_mp3"] = d / "noise.mp3"
     return files
 
 

@@ -93,28 +93,56 @@ def _tokens(highlighted) -> list[str]:
 
 
 def test_gloss_text_returns_tokens_with_confidence(client):
-    highlighted, figure, rules = client.predict("The children are playing.", 2,
-                                                api_name="/gloss_text")
+    from app.tab_gloss import CONFIDENCE
+
+    highlighted, figure, rules, note = client.predict("The children are playing.", 2,
+                                                      api_name="/gloss_text")
     assert rules == "**Rules:** `CHILD BE PLAY .`"
+    legend = {label for _, label, _ in CONFIDENCE}
     for item in highlighted:
         if item["token"].strip():
-            assert 0.0 <= item["class_or_confidence"] <= 1.0
+            assert item["class_or_confidence"] in legend
     assert bool(figure) == bool(_tokens(highlighted))
+    assert "sentence by sentence" not in note  # one sentence
+
+
+def test_confidence_bins_are_ordered():
+    from app.tab_gloss import CONFIDENCE, confidence_label
+
+    assert confidence_label(1.0) == CONFIDENCE[0][1]
+    assert confidence_label(0.0) == CONFIDENCE[-1][1]
+    assert [confidence_label(p) for p in (0.95, 0.8, 0.5, 0.1)] == [c[1] for c in CONFIDENCE]
+
+
+def test_gloss_text_strips_escape_sequences_and_says_so(client):
+    _, _, rules, note = client.predict("\x1b[31mhello world\x1b[0m", 1, api_name="/gloss_text")
+    assert rules == "**Rules:** `HELLO WORLD`"
+    assert "escape sequences" in note
+    _, _, _, note = client.predict("hello\nworld", 1, api_name="/gloss_text")
+    assert "escape sequences" not in note  # a line break is just a space
+
+
+def test_long_text_is_glossed_by_sentence(client):
+    text = " ".join(["The children are playing in the garden.", "I want a hot coffee."] * 15)
+    highlighted, figure, rules, note = client.predict(text, 1, api_name="/gloss_text")
+    assert "sentence by sentence (30 parts)" in note
+    assert figure and rules.count("GARDEN") == 15
 
 
 def test_gloss_speech_from_bundled_example(client):
-    highlighted, _, rules = client.predict(handle_file("assets/examples/speech_0.wav"), 1,
-                                           api_name="/gloss_speech")
+    highlighted, _, rules, _ = client.predict(handle_file("assets/examples/speech_0.wav"), 1,
+                                              api_name="/gloss_speech")
     assert rules == ""
     assert isinstance(highlighted, list)
 
 
 @pytest.mark.parametrize("text,message", [("", "empty"), ("?!", "only punctuation"),
-                                          ("日本語", "no Latin letters"), ("word " * 600, "too long")])
+                                          ("日本語", "no Latin letters"), ("word " * 600, "too long"),
+                                          ("\x1b[31m\x1b[0m", "empty")])
 def test_gloss_bad_text_is_an_error_and_app_keeps_serving(client, text, message):
     with pytest.raises(AppError, match=message):
         client.predict(text, 1, api_name="/gloss_text")
-    *_, rules = client.predict("I want coffee", 1, api_name="/gloss_text")
+    _, _, rules, _ = client.predict("I want coffee", 1, api_name="/gloss_text")
     assert "WANT" in rules
 
 
@@ -124,6 +152,12 @@ def test_gloss_bad_speech_is_an_error(client, sound_files):
             client.predict(handle_file(sound_files[bad]), 1, api_name="/gloss_speech")
     with pytest.raises(AppError, match="Record or upload"):
         client.predict(None, 1, api_name="/gloss_speech")
+
+
+def test_random_bytes_named_mp3_name_the_real_cause(client, sound_files):
+    with pytest.raises(Exception, match="could not decode noise.mp3 as audio .its contents are "
+                                        "not in a known audio format"):
+        client.predict(handle_file(sound_files["random_mp3"]), 1, api_name="/gloss_speech")
 
 
 def test_world_clip_inspection(client):

@@ -93,7 +93,22 @@ def test_gloss_tab_text(page):
     box.fill("The children are playing in the garden.")
     page.get_by_role("button", name="Gloss the text").click()
     page.get_by_text("CHILD BE PLAY IN GARDEN").first.wait_for()  # the rule gloss line
+    # the colours' legend, from the surest to the least sure
+    legend = page.locator("#gloss-tokens")
+    for label in ("sure (90 % or more)", "guessing (under 40 %)"):
+        assert legend.get_by_text(label, exact=True).first.is_visible()
     assert shot(page, "gloss_text").stat().st_size > 10_000
+
+
+def test_gloss_tab_hostile_text_gets_a_note_and_enter_submits(page):
+    open_tab(page, "Language -> Gloss")
+    box = page.locator("#gloss-text textarea")
+    box.fill("\x1b[31mhello world\x1b[0m")
+    box.press("Enter")  # Enter glosses: no button needed
+    page.locator("#gloss-rules").get_by_text("HELLO WORLD").wait_for()
+    note = page.locator("#gloss-note")
+    note.get_by_text("terminal escape sequences").wait_for()
+    assert "31M" not in page.locator("#gloss-rules").inner_text()
 
 
 def test_alignment_tab_world_clip(page):
@@ -136,4 +151,38 @@ def test_sound_to_image_from_words(page):
 def test_about_tab(page):
     open_tab(page, "About")
     page.get_by_text("Profiles").first.wait_for()
+    limits = page.locator("#about-limits")
+    assert limits.get_by_text("What it can and cannot do").is_visible()
+    assert limits.get_by_text("understand your voice").is_visible()
     assert shot(page, "about").stat().st_size > 10_000
+
+
+# failures last: their error notices would sit on the other tests' screenshots
+
+
+def test_alignment_tab_failed_sound_clears_the_old_result(page, sound_files):
+    open_tab(page, "Alignment lab")
+    open_tab(page, "Two sounds")
+    summary = page.locator("#align-summary")
+    summary.get_by_text("sound B frames length").wait_for()  # an earlier test's result
+    upload = page.locator("#align-sound-b")
+    upload.get_by_role("button", name="Clear").first.click()
+    upload.get_by_role("button", name="Upload file").click()
+    upload.locator("input[type=file]").set_input_files(str(sound_files["silent"]))
+    page.get_by_role("button", name="Align the sounds").click()
+    page.get_by_text("the audio is silent").first.wait_for()
+    summary.get_by_text("sound B frames length").wait_for(state="detached")
+
+
+def test_gloss_tab_failed_speech_clears_the_text_result(page, sound_files):
+    open_tab(page, "Language -> Gloss")
+    page.locator("#gloss-text textarea").fill("I want a hot coffee.")
+    page.get_by_role("button", name="Gloss the text").click()
+    rules = page.locator("#gloss-rules")
+    rules.get_by_text("X-I WANT DESC-HOT COFFEE").wait_for()
+    upload = page.locator("#gloss-speech")
+    upload.get_by_role("button", name="Upload file").click()
+    upload.locator("input[type=file]").set_input_files(str(sound_files["silent"]))
+    page.get_by_role("button", name="Gloss the speech").click()
+    page.get_by_text("the audio is silent").first.wait_for()  # the error message
+    rules.get_by_text("X-I WANT DESC-HOT COFFEE").wait_for(state="detached")

@@ -11,7 +11,7 @@ import torch
 from bgtai.data.speech import render_speech
 from bgtai.gloss import english_to_gloss
 from bgtai.gloss.data import GlossPairs, piece_alignment
-from bgtai.gloss.model import Langue2Gloss, Langue2GlossConfig
+from bgtai.gloss.model import Langue2Gloss, Langue2GlossConfig, repeated_ngram_tokens
 from bgtai.gloss.subwords import SubwordVocab
 from bgtai.gloss.translator import GlossTranslator
 
@@ -114,6 +114,54 @@ def test_incremental_greedy_matches_the_full_prefix(trained, vocab):
             assert torch.equal(ids, full_prefix_greedy(bundled.model, memory, pad, 40))
 
 
+def test_repeated_ngram_tokens():
+    assert repeated_ngram_tokens([5, 6, 7, 5, 6], 3) == [7]  # 5 6 7 would come again
+    assert repeated_ngram_tokens([5, 6, 5, 6], 2) == [5]  # "6 5" is there already
+    assert set(repeated_ngram_tokens([4, 4, 9], 1)) == {4, 9}
+    assert repeated_ngram_tokens([5, 6], 3) == []  # nothing to repeat yet
+    assert repeated_ngram_tokens([5, 5, 5], 0) == []  # the guard off
+
+
+def _has_repeated_ngram(seq: list[int], n: int) -> bool:
+    grams = [tuple(seq[i: i + n]) for i in range(len(seq) - n + 1)]
+    return len(grams) != len(set(grams))
+
+
+def test_repetition_guard_stops_a_looping_decoder(vocab):
+    """An untrained decoder loops; with the guard no sequence repeats a piece n-gram."""
+    model = tiny_model(len(vocab)).eval()
+    torch.manual_seed(1)
+    ids = torch.randint(4, len(vocab), (2, 12))
+    pad = torch.zeros_like(ids, dtype=torch.bool)
+    memory = model.encode_text(ids, pad)
+    loops = model.greedy(memory, pad, 30)
+    assert all(_has_repeated_ngram(row, 2) for row in loops.tolist())
+    for n in (2, 3):
+        guarded = model.greedy(memory, pad, 30, no_repeat_ngram=n)
+        assert not any(_has_repeated_ngram(row, n) for row in guarded.tolist())
+        beam = model.beam(memory[:1], pad[:1], beam_size=3, max_len=30, no_repeat_ngram=n)
+        assert not _has_repeated_ngram(beam.tolist(), n)
+    assert _has_repeated_ngram(model.beam(memory[:1], pad[:1], beam_size=3, max_len=30).tolist(), 2)
+
+
+def test_text_is_glossed_sentence_by_sentence(trained):
+    """Several sentences give each sentence's own gloss, and a gloss word attends (and is
+    aligned) only to the words of its sentence."""
+    (text_a, gloss_a), (text_b, gloss_b) = PAIRS[0], PAIRS[6]
+    a, b = trained.from_text(text_a + " ."), trained.from_text(text_b + "!")
+    both = trained.from_text(f"{text_a} . {text_b}!")
+    assert both.text == f"{a.text} {b.text}"
+    assert both.sources == a.sources + b.sources
+    np.testing.assert_allclose(both.probs, np.concatenate([a.probs, b.probs]), rtol=1e-5)
+    n, m = len(a.tokens), len(a.sources)
+    np.testing.assert_allclose(both.attention[:n, :m], a.attention, atol=1e-6)
+    np.testing.assert_allclose(both.attention[n:, m:], b.attention, atol=1e-6)
+    assert not both.attention[:n, m:].any() and not both.attention[n:, :m].any()
+    assert np.array_equal(both.alignment[n:, m:], b.alignment)
+    assert not both.alignment[:n, m:].any() and not both.alignment[n:, :m].any()
+    assert np.allclose(both.attention.sum(1), 1.0)
+
+
 def test_save_and_load_round_trip(trained, tmp_path):
     trained.save_pretrained(tmp_path / "m")
     names = {p.name for p in (tmp_path / "m").iterdir()}
@@ -145,6 +193,12 @@ def test_speech_pull_moves_only_speech():
 def test_bad_text_is_a_value_error(trained, bad, match):
     with pytest.raises(ValueError, match=match):
         trained.from_text(bad)
+
+
+def test_encode_text_validates_what_is_not_a_word_list(trained):
+    with pytest.raises(ValueError, match="must be a string"):
+        trained.encode_text(None)
+    assert trained.encode_text(["the", "children"])[3] == ["the", "children"]
 
 
 def test_hostile_text_is_normalised(trained):

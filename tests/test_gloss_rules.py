@@ -12,6 +12,8 @@ from bgtai.gloss import (
     english_to_gloss_tokens,
     gloss_alignment,
     lexicon,
+    sanitize_text,
+    sentence_spans,
     tokenize_words,
     validate_text,
 )
@@ -179,6 +181,58 @@ def test_validate_text_normalises() -> None:
     )
     assert validate_text("it’s") == "it's"
     assert validate_text("9 .") == "9 ."  # digits alone are fine
+
+
+@pytest.mark.parametrize("raw,clean", [
+    ("\x1b[31mhello world\x1b[0m", "hello world"),          # colour (CSI)
+    ("\x1b[1;4;38;5;196mbold\x1b[K red", "bold red"),       # several parameters, erase line
+    ("\x1b]0;window title\x07text", "text"),                # OSC ended by BEL
+    ("\x1b]8;;http://x.y\x1b\\link\x1b]8;;\x1b\\ here", "link here"),  # hyperlink, ended by ST
+    ("a\x9b31mb", "ab"),                                     # the one-byte CSI
+    ("\x1bcreset", "reset"),                                 # a two-character escape
+    ("tab\there\r\nnew\x00\x07line", "tab here  newline"),  # whitespace controls become spaces
+    ("zero\u200bwidth \u202eright\u00ad", "zerowidth right"),   # format characters
+    ("café naïve 3.5 % — ok", "café naïve 3.5 % — ok"),      # text stays as it is
+])
+def test_sanitize_text_removes_escapes_and_controls(raw: str, clean: str) -> None:
+    assert sanitize_text(raw) == clean
+
+
+def test_escape_sequences_never_reach_the_gloss() -> None:
+    assert english_to_gloss("\x1b[31mhello world") == "HELLO WORLD"
+    assert tokenize_words("\x1b[1mI\x1b[0m want\x1b[2K coffee") == ["I", "want", "coffee"]
+    with pytest.raises(ValueError, match="empty"):
+        validate_text("\x1b[31m\x1b[0m")
+
+
+def _sentences(text: str, **kwargs) -> list[str]:
+    words = tokenize_words(text)
+    spans = sentence_spans(words, **kwargs)
+    assert [i for a, b in spans for i in range(a, b)] == list(range(len(words)))  # a partition
+    return [" ".join(words[a:b]) for a, b in spans]
+
+
+def test_sentence_spans_split_at_sentence_ends() -> None:
+    assert _sentences("I want coffee. You want tea! Do they?") == [
+        "I want coffee .", "You want tea !", "Do they ?"]
+    assert _sentences('He said "stop!" Then he left... (Really?!) ok') == [
+        'He said " stop ! "', "Then he left . . .", "( Really ? ! )", "ok"]
+    # abbreviations, initials and decimals are not sentence ends
+    assert _sentences("Mr. Smith met Dr. J. R. Brown, e.g. at 3.5 p.m. today.") == [
+        "Mr . Smith met Dr . J . R . Brown , e . g . at 3.5 p . m . today ."]
+    # the corpus is lower case: the next word's case is not needed
+    assert _sentences("the date is not a fetish . the results speak .") == [
+        "the date is not a fetish .", "the results speak ."]
+    assert sentence_spans([]) == []
+
+
+def test_long_sentences_are_cut_at_clauses() -> None:
+    text = "one two three, four five; six seven eight nine ten eleven"
+    assert _sentences(text, max_words=6) == ["one two three ,", "four five ;",
+                                             "six seven eight nine ten eleven"]
+    assert _sentences("a b c d e f g", max_words=3) == ["a b c", "d e f", "g"]
+    with pytest.raises(ValueError, match="max_words"):
+        sentence_spans(["a"], max_words=0)
 
 
 def test_hostile_text_never_crashes() -> None:

@@ -38,6 +38,19 @@ from .backbones import SpeechBackbone, TextBackbone, load_backbone, padding_mask
 TEXT, SPEECH = 0, 1
 
 
+def repeated_ngram_tokens(seq: list[int], n: int) -> list[int]:
+    """Pieces that would repeat an ``n``-gram already in ``seq`` if appended to it.
+
+    The repetition guard of :meth:`Langue2Gloss.greedy` and :meth:`Langue2Gloss.beam`
+    (no-repeat n-gram blocking): a decoder that has lost track of its input tends to loop
+    (``TAKE TAKE TAKE ...``), and banning these pieces breaks the loop. ``n < 1`` bans nothing.
+    """
+    if n < 1 or len(seq) < n - 1:
+        return []
+    tail = seq[len(seq) - n + 1:] if n > 1 else []
+    return [seq[i + n - 1] for i in range(len(seq) - n + 1) if seq[i: i + n - 1] == tail]
+
+
 @dataclass
 class Langue2GlossConfig:
     """Sizes of the embedded Langue2Gloss model (saved as ``config.json``).
@@ -343,9 +356,11 @@ class Langue2Gloss(nn.Module, SafeModelHubMixin, library_name="bgtai",
         return out
 
     @torch.no_grad()
-    def greedy(self, memory: torch.Tensor, mem_pad: torch.Tensor, max_len: int = 128):
+    def greedy(self, memory: torch.Tensor, mem_pad: torch.Tensor, max_len: int = 128,
+               no_repeat_ngram: int = 0):
         """Greedy decoding of a batch (eval mode): ``ids (B, L)`` without the leading ``<s>``;
-        sequences end at ``</s>`` (kept) and are padded after it.
+        sequences end at ``</s>`` (kept) and are padded after it. With ``no_repeat_ngram`` n
+        no sequence repeats a piece n-gram (:func:`repeated_ngram_tokens`).
 
         Incremental: each step runs only the newest position, with the self-attention keys
         and values of the earlier ones and the memory's cross-attention keys and values cached
@@ -362,7 +377,11 @@ class Langue2Gloss(nn.Module, SafeModelHubMixin, library_name="bgtai",
             x = self._embed_pieces(nxt[:, None], position)
             for k, layer in enumerate(self.decoder):
                 x, past[k] = layer.step(x, past[k], memory_kv[k], mem_keep)
-            nxt = (self.dec_norm(x[:, 0]) @ self.embed.weight.T).argmax(-1)
+            logits = self.dec_norm(x[:, 0]) @ self.embed.weight.T
+            prefixes = torch.stack(out, 1).tolist() if out and no_repeat_ngram else []
+            for row, seq in enumerate(prefixes):
+                logits[row, repeated_ngram_tokens(seq, no_repeat_ngram)] = -math.inf
+            nxt = logits.argmax(-1)
             nxt = torch.where(done, torch.full_like(nxt, c.pad_id), nxt)
             out.append(nxt)
             done |= nxt == c.eos_id
@@ -395,10 +414,11 @@ class Langue2Gloss(nn.Module, SafeModelHubMixin, library_name="bgtai",
 
     @torch.no_grad()
     def beam(self, memory: torch.Tensor, mem_pad: torch.Tensor, beam_size: int = 4,
-             max_len: int = 128, length_penalty: float = 1.0):
+             max_len: int = 128, length_penalty: float = 1.0, no_repeat_ngram: int = 0):
         """Beam search for ONE input (``memory`` ``(1, N, d)``).
 
-        Hypotheses are ranked by total log-probability divided by ``length ** length_penalty``.
+        Hypotheses are ranked by total log-probability divided by ``length ** length_penalty``;
+        with ``no_repeat_ngram`` n none repeats a piece n-gram (:func:`repeated_ngram_tokens`).
         Returns the ``ids (L,)`` of the best finished hypothesis (``</s>`` included, no ``<s>``).
         """
         if memory.shape[0] != 1:
@@ -410,7 +430,10 @@ class Langue2Gloss(nn.Module, SafeModelHubMixin, library_name="bgtai",
         for step in range(max_len):
             k = seqs.shape[0]
             logp = self.decode(seqs, memory.expand(k, -1, -1), mem_pad.expand(k, -1))[0][:, -1]
-            total = (scores[:, None] + logp.float().log_softmax(-1)).reshape(-1)
+            logp = logp.float().log_softmax(-1)
+            for row, seq in enumerate(seqs[:, 1:].tolist() if no_repeat_ngram else []):
+                logp[row, repeated_ngram_tokens(seq, no_repeat_ngram)] = -math.inf
+            total = (scores[:, None] + logp).reshape(-1)
             top, idx = total.topk(min(beam_size * 2, total.numel()))
             vocab = logp.shape[-1]
             keep_seqs, keep_scores = [], []

@@ -3,7 +3,9 @@
 :class:`GlossTranslator` is what the app, the evaluation and the benchmarks call: it validates
 input, encodes text or speech, decodes gloss (greedy or beam search) and returns gloss words with
 per-word probabilities and the cross-attention between gloss words and input words (text) or
-40 ms speech frames (speech).
+40 ms speech frames (speech). Text is glossed one sentence at a time, and decoding never
+repeats a piece n-gram (:data:`NO_REPEAT_NGRAM`): a paragraph read as one sequence, far longer
+than the training inputs, made the decoder loop (``TAKE`` x25).
 """
 
 from __future__ import annotations
@@ -15,11 +17,15 @@ import numpy as np
 import torch
 
 from ..audio import SAMPLE_RATE, load_audio
-from ..text import tokenize_words, validate_text
+from ..text import sentence_spans, tokenize_words, validate_text
 from .backbones import TOKENIZER_DIR, BackboneTokenizer
 from .model import Langue2Gloss
 from .subwords import FILENAME as VOCAB_FILE
 from .subwords import SubwordVocab
+
+NO_REPEAT_NGRAM = 4
+"""Decoding never repeats a gloss piece 4-gram (chosen on the real ASLG-PC12 pairs,
+``python -m benchmarks.gloss_long``)."""
 
 
 @dataclass
@@ -68,6 +74,24 @@ def _group_rows(matrix: np.ndarray, groups: list[int], n_groups: int, reduce: st
     return out
 
 
+def _join(parts: list[GlossResult], n_words: int) -> GlossResult:
+    """One result from consecutive sentences' results: token lists joined, matrices placed
+    block-diagonally (a sentence's gloss words attend to its own words only)."""
+    n_tokens = sum(len(p.tokens) for p in parts)
+    kinds = (("attention", float), ("alignment", bool), ("align_probs", float))
+    blocks = {name: np.zeros((n_tokens, n_words), dtype) for name, dtype in kinds}
+    row = col = 0
+    for part in parts:
+        rows, cols = len(part.tokens), len(part.sources)
+        for name, block in blocks.items():
+            block[row: row + rows, col: col + cols] = getattr(part, name)
+        row, col = row + rows, col + cols
+    return GlossResult([t for p in parts for t in p.tokens],
+                       np.concatenate([p.probs for p in parts]), blocks["attention"],
+                       blocks["alignment"], [w for p in parts for w in p.sources],
+                       blocks["align_probs"])
+
+
 class GlossTranslator:
     """A Langue2Gloss model with its subword vocabulary, ready for inference.
 
@@ -85,6 +109,7 @@ class GlossTranslator:
         self.model = model.eval()
         self.vocab = vocab
         self.text_tokenizer = text_tokenizer
+        self.no_repeat_ngram = NO_REPEAT_NGRAM
 
     @classmethod
     def from_pretrained(cls, path_or_id: str | Path, **kwargs) -> "GlossTranslator":
@@ -122,12 +147,19 @@ class GlossTranslator:
         return next(self.model.parameters()).device
 
     # ------------------------------------------------------------------------------ encode
-    def encode_text(self, text: str) -> tuple[torch.Tensor, torch.Tensor, list[int], list[str]]:
-        """Validate and encode one text: ``(memory, pad, piece->word index, words)``; the
-        pieces are the text backbone's tokens when the model has one."""
+    @staticmethod
+    def _words_of(text: str) -> list[str]:
         words = tokenize_words(validate_text(text))
         if not words:
             raise ValueError("the text has no words to gloss")
+        return words
+
+    def encode_text(self, text: str | list[str]
+                    ) -> tuple[torch.Tensor, torch.Tensor, list[int], list[str]]:
+        """Validate and encode one text, or its words from :func:`tokenize_words`:
+        ``(memory, pad, piece->word index, words)``; the pieces are the text backbone's tokens
+        when the model has one."""
+        words = text if isinstance(text, list) else self._words_of(text)
         ids, word_ids = (self.text_tokenizer or self.vocab).encode_words(words)
         ids_t = torch.tensor([ids], device=self.device)
         pad = torch.zeros_like(ids_t, dtype=torch.bool)
@@ -158,10 +190,11 @@ class GlossTranslator:
                 _group_rows(align_probs, piece_word, n, "max"))
 
     def _decode(self, memory, pad, beam_size: int, max_len: int):
+        guard = {"max_len": max_len, "no_repeat_ngram": self.no_repeat_ngram}
         if beam_size <= 1:
-            ids = self.model.greedy(memory, pad, max_len=max_len)[0]
+            ids = self.model.greedy(memory, pad, **guard)[0]
         else:
-            ids = self.model.beam(memory, pad, beam_size=beam_size, max_len=max_len)
+            ids = self.model.beam(memory, pad, beam_size=beam_size, **guard)
         return self._words(ids[ids != self.model.config.pad_id][None], memory, pad)
 
     @staticmethod
@@ -176,15 +209,25 @@ class GlossTranslator:
         align_probs = _group_rows(align_probs.T, word_ids, len(words), "max").T
         return GlossResult(tokens, probs, self._normalise_rows(attn), align, words, align_probs)
 
-    def from_text(self, text: str, *, beam_size: int = 1, max_len: int = 256) -> GlossResult:
-        """Gloss of an English text. Raises ``ValueError`` for unusable text.
-
-        Decoding stops at ``</s>`` or after ``min(max_len, 2 x input pieces + 8)`` pieces: gloss
-        is never longer than its text, so this only cuts off a model that fails to stop.
-        """
-        memory, pad, word_ids, words = self.encode_text(text)
+    def _sentence(self, words: list[str], beam_size: int, max_len: int) -> GlossResult:
+        memory, pad, word_ids, words = self.encode_text(words)
         max_len = min(max_len, 2 * len(word_ids) + 8)
         return self._text_result(self._decode(memory, pad, beam_size, max_len), word_ids, words)
+
+    def from_text(self, text: str, *, beam_size: int = 1, max_len: int = 256) -> GlossResult:
+        """Gloss of an English text, one sentence at a time. Raises ``ValueError`` for
+        unusable text.
+
+        The sentences are :func:`~bgtai.text.sentence_spans` of the text's words;
+        each is encoded and decoded on its own (the model was trained on one to three
+        sentences), and the results are joined: the attention and alignment of a sentence's
+        gloss words cover that sentence's words only. Each decoding stops at ``</s>`` or after
+        ``min(max_len, 2 x the sentence's input pieces + 8)`` pieces: gloss is never longer
+        than its text, so this only cuts off a model that fails to stop.
+        """
+        words = self._words_of(text)
+        parts = [self._sentence(words[a:b], beam_size, max_len) for a, b in sentence_spans(words)]
+        return _join(parts, len(words))
 
     def force(self, text: str, gloss: str) -> GlossResult:
         """The model's reading of a *given* gloss of ``text`` (teacher forcing): each gloss
