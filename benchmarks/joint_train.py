@@ -1,11 +1,11 @@
 """Training speed of the joint model: full optimizer steps on cached world batches.
 
-Times ``--steps`` steps (after ``--warmup`` untimed ones, which include compilation) of the
+Times ``--steps`` steps (after ``--warmup`` untimed ones) of the
 default embedded model with the default selection (DS&RF) on batches prepared beforehand, so
 data generation is not counted; the world's own rates are measured beside it::
 
     python -m benchmarks.joint_train [--events 32] [--clips 2] [--threads 2] [--device cuda]
-        [--bf16] [--compile] [--profile TABLE.txt] [--data-rate] [--json OUT]
+        [--bf16] [--profile TABLE.txt] [--data-rate] [--json OUT]
 
 ``--data-rate`` also measures how fast the world is synthesised on one CPU core and read back
 from the on-disk cache (:class:`bgtai.joint.data.EventPairs` with ``cache_dir``), in events/s:
@@ -59,7 +59,6 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
-    p.add_argument("--compile", action="store_true", help="JointModel.compile_parts()")
     p.add_argument("--profile", default=None, help="write torch.profiler's op table here")
     p.add_argument("--data-rate", action="store_true", help="also time world synthesis")
     p.add_argument("--json", default=None)
@@ -68,8 +67,6 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     torch.manual_seed(0)
     vocab = world_vocab(0, 300)
     model = JointModel(JointConfig(vocab=vocab.tokens[2:])).to(args.device).train()
-    if args.compile:
-        model.compile_parts()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     events = collate_world([EventPairs("train", args.events, vocab)[i] for i in range(args.events)])
     clips = collate_world([ClipPairs("train", args.clips, vocab)[i] for i in range(args.clips)])
@@ -96,7 +93,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     _sync(args.device)
     seconds = (time.perf_counter() - start) / args.steps
     out = {"device": args.device, "threads": args.threads, "bf16": args.bf16,
-           "compile": args.compile, "events_per_step": args.events,
+           "events_per_step": args.events,
            "clips_per_step": args.clips, "seconds_per_step": seconds,
            "events_per_s": args.events / seconds, "clips_per_s": args.clips / seconds}
     if args.profile:

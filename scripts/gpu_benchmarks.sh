@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One prepared session on a lent GPU machine for DTW and joint training (docs/benchmarks.md,
 # docs/joint.md): CUDA tests, the Triton DTW benchmark, the joint step at the default and the
-# large batch (eager / bf16 / compiled, with a profile), then the Fig. 2 / Table 4 ablations
+# large batch (fp32 / bf16, with a profile), then the Fig. 2 / Table 4 ablations
 # with 3 seeds in whatever is left of TOTAL_S seconds. Results land in $OUT (default runs/gpu):
 # session.log, cuda_tests.txt, dtw_gpu.json, joint_train.json, joint_profile.txt,
 # ablation_summary.json, ablation_tables.md, joint_fig2.png (8 files: what a session brings back).
@@ -33,7 +33,6 @@ jt cpu_default --device cpu --threads 2 --steps 5 --warmup 1
 jt cuda_default --steps 20 --warmup 3 --data-rate
 jt cuda_large --events 256 --clips 16 --steps 20 --warmup 3 --profile "$OUT/joint_profile.txt"
 jt cuda_large_bf16 --events 256 --clips 16 --steps 20 --warmup 3 --bf16
-jt cuda_large_bf16_compile --events 256 --clips 16 --steps 20 --warmup 5 --bf16 --compile
 python3 - "$OUT/joint_train.json" <<'PY'
 import json, pathlib, sys
 runs = {p.stem: json.loads(p.read_text()) for p in sorted(pathlib.Path("runs/joint_bench").glob("*.json"))}

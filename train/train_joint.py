@@ -85,8 +85,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--no-cache", action="store_true", help="regenerate items every epoch")
     p.add_argument("--world-cache", type=Path, default=None,
                    help="keep the synthesised world here as safetensors files, shared by runs")
-    p.add_argument("--compile", action="store_true",
-                   help="torch.compile the encoders and DS-Net (pays off on GPUs)")
     p.add_argument("--torch-threads", type=int, default=None,
                    help="torch CPU threads per process (1 on a busy shared CPU)")
     p.add_argument("--param-hash", action="store_true",
@@ -154,8 +152,6 @@ def main(argv=None) -> dict:
     accelerator, progress = make_accelerator(args, "joint", find_unused_parameters=True)
     vocab = world_vocab(args.world_seed, args.vocab_captions)
     model, vision = build_model(args, vocab)
-    if args.compile:  # the joint model's selection code (DTW, sampling) stays eager
-        model.compile_parts() if isinstance(model, JointModel) else model.compile(dynamic=True)
     event_loader, clip_loader = build_loaders(args, vocab)
     loaders = [x for x in (event_loader, clip_loader) if x is not None]
     settings = StepSettings(selection_mode(args.dsnet, args.result_filter), args.loss,

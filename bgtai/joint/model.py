@@ -183,12 +183,6 @@ class JointModel(nn.Module, SafeModelHubMixin, library_name="bgtai",
                                        layers=1, heads=4, pair_channels=8, conv_channels=16,
                                        conv_layers=2))
 
-    def compile_parts(self) -> None:
-        """``torch.compile`` the encoders and DS-Net in place (parameter names unchanged, so
-        checkpoints stay loadable); the selection and loss code around them stays eager."""
-        for part in (self.audio, self.image, self.text, self.dsnet):
-            part.compile(dynamic=True)
-
     # ------------------------------------------------------------------ embeddings
     def embed_audio(self, wave: torch.Tensor, lengths: torch.Tensor | None = None
                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
