@@ -14,9 +14,10 @@ Metrics (BLEU-4 on the 0-100 scale, sacrebleu; token error rate as a fraction):
   corpus sentences (cell F1, teacher-forced on the rule gloss);
 - with ``--speech-dir DIR`` (recorded speech: ``NAME.wav`` files at any rate and
   ``transcripts.tsv``, ``NAME<TAB>transcript`` per line), against the rules' gloss of each
-  transcript: ``real_speech_bleu4_cascade`` (recogniser + rules), ``real_speech_bleu4_cascade_model``
-  (recogniser + neural text model), ``real_speech_bleu4_shared`` (the model's own speech side),
-  ``real_speech_bleu4`` (the app's default path, :data:`bgtai.gloss.speech.DEFAULT_SPEECH_PATH`),
+  transcript: ``real_speech_bleu4_cascade`` (recogniser + rules),
+  ``real_speech_bleu4_cascade_model`` (recogniser + neural text model),
+  ``real_speech_bleu4_shared`` (the model's own speech side), ``real_speech_bleu4`` (the app's
+  default path, :data:`bgtai.gloss.speech.DEFAULT_SPEECH_PATH`),
   ``real_speech_wer`` (the recogniser's word error rate), ``real_typed_bleu4`` (the transcripts
   typed into the default text path: 100 by construction while that path is the rules) and
   ``real_typed_bleu4_model`` (typed into the neural model).

@@ -96,7 +96,8 @@ class SpeechRecognizer:
             self._transcriber = Transcriber(str(folder), ModelArch.TINY,
                                             options={"identify_speakers": "false"})
         except Exception as exc:  # the runtime reports load failures with its own error type
-            raise ValueError(f"the Moonshine model in {folder} could not be loaded ({exc})") from None
+            raise ValueError(f"the Moonshine model in {folder} could not be loaded "
+                             f"({exc})") from None
         self.model_dir = folder
         self._lock = threading.Lock()  # one native transcriber: the app's workers take turns
 
