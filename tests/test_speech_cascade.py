@@ -116,6 +116,17 @@ def test_tones_and_noise_are_not_glossed_as_speech(recognizer):
                 gloss_speech(wave.astype(np.float32), recognizer=recognizer)
 
 
+def test_non_english_speech_is_glossed_or_refused_never_a_crash(recognizer):
+    # the recogniser knows only English: French comes out as English-looking words (documented)
+    wave = render_speech("Bonjour, je voudrais un café chaud, s'il vous plaît.", "fr")
+    try:
+        glossed = gloss_speech(wave, recognizer=recognizer)
+    except ValueError as exc:
+        assert str(exc)
+    else:
+        assert glossed.tokens == english_to_gloss_tokens(glossed.transcript.text)
+
+
 @pytest.mark.slow
 def test_a_minute_of_speech_is_transcribed_whole(recognizer, spoken):
     pause = np.zeros(SAMPLE_RATE // 2, np.float32)
