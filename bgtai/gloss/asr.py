@@ -9,10 +9,9 @@ the bundled model and download it at run time, which cannot work here: the versi
 :class:`SpeechRecognizer` is the project's door to it. Audio enters through
 :func:`bgtai.audio.load_audio` (any rate, any channel count, resampled to 16 kHz, validated) with
 a longer limit than the core's, :data:`MAX_SPEECH_SECONDS`; the runtime's voice-activity
-detector cuts long audio into utterances, each transcribed on its own, so 60 s of speech costs
-about 20 times a 3 s one rather than failing. What it does not hear as speech (music, steady
-tones, most noise) comes back as an empty :class:`Transcript`; callers that need words raise
-:func:`no_speech_error`.
+detector cuts long audio into utterances, each transcribed on its own. What it does not hear as
+speech (music, steady tones, most noise) comes back as an empty :class:`Transcript`; callers
+that need words raise :func:`no_speech_error`.
 """
 
 from __future__ import annotations
