@@ -127,6 +127,21 @@ def test_non_english_speech_is_glossed_or_refused_never_a_crash(recognizer):
         assert glossed.tokens == english_to_gloss_tokens(glossed.transcript.text)
 
 
+def test_slivers_and_symbol_only_utterances_are_dropped(monkeypatch):
+    from types import SimpleNamespace
+
+    from bgtai.gloss.asr import SpeechRecognizer
+
+    lines = [SimpleNamespace(start_time=0.0, duration=0.06, text="You"),
+             SimpleNamespace(start_time=0.0, duration=0.5, text="?"),
+             SimpleNamespace(start_time=0.05, duration=1.5, text=" Five, five. ")]
+    recognizer = SpeechRecognizer()
+    fake = SimpleNamespace(transcribe_without_streaming=lambda *a: SimpleNamespace(lines=lines))
+    monkeypatch.setattr(recognizer, "_transcriber", fake)
+    transcript = recognizer.transcribe(np.full(SAMPLE_RATE, 0.1, np.float32))
+    assert transcript.text == "Five, five." and transcript.segments == [(0.05, 1.55, "Five, five.")]
+
+
 @pytest.mark.slow
 def test_a_minute_of_speech_is_transcribed_whole(recognizer, spoken):
     pause = np.zeros(SAMPLE_RATE // 2, np.float32)

@@ -31,6 +31,10 @@ MODEL_NAME = "tiny-en"
 MAX_SPEECH_SECONDS = 60.0
 """Longest speech accepted by the recogniser, in seconds (the core's other inputs stop at 30)."""
 
+MIN_SEGMENT_SECONDS = 0.2
+"""Utterances the voice-activity detector cuts shorter than this are dropped: on real recordings
+such slivers (a breath or a click before the speech) come back as a hallucinated "You" or "I"."""
+
 INSTALL_HINT = "install it with `pip install moonshine-voice==0.1.0` (bash scripts/install.sh does)"
 
 
@@ -128,7 +132,9 @@ class SpeechRecognizer:
         with self._lock:
             result = self._transcriber.transcribe_without_streaming(wave.tolist(), SAMPLE_RATE)
         segments = [(float(line.start_time), float(line.start_time + line.duration),
-                     line.text.strip()) for line in result.lines if line.text.strip()]
+                     line.text.strip()) for line in result.lines
+                    if line.duration >= MIN_SEGMENT_SECONDS
+                    and any(c.isalnum() for c in line.text)]  # not "?" or "♪♪"
         return Transcript(" ".join(text for _, _, text in segments), segments,
                           len(wave) / SAMPLE_RATE)
 
