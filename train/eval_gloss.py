@@ -109,8 +109,13 @@ def real_speech_metrics(translator: GlossTranslator, items: list[tuple[Path, str
             raise SystemExit(f"{wav}: {exc}") from None
 
     def glossed(texts: list[str], text_path: str) -> list[str]:
-        return [" ".join(gloss_transcript(t, text_path, translator, beam_size)[0]) if t else ""
-                for t in texts]
+        out = []
+        for text in texts:
+            try:
+                out.append(" ".join(gloss_transcript(text, text_path, translator, beam_size)[0]))
+            except ValueError:  # nothing heard, or nothing the text path accepts: no gloss
+                out.append("")
+        return out
 
     typed = [text for _, text in items]
     metrics = {
