@@ -33,13 +33,15 @@ LIMITS = f"""
 **It can**
 - turn typed English into gloss, one sentence at a time, up to 500 words, with the hand-written
   rules' gloss beside it for comparison;
+- turn spoken English (recorded or uploaded, up to a minute) into gloss;
 - align any two recordings or any two texts and show how they line up;
 - draw a picture from a sound of its little world: {", ".join(CLASSES)}.
   Louder sounds give bigger objects, higher ones other colours, repeats more objects.
 
 **It cannot (yet)**
-- **understand your voice**: the gloss model has not learned speech; a real voice gives a
-  gloss that has little to do with what was said;
+- **hear every word you say**: spoken English goes through a small speech recogniser
+  (Moonshine tiny) and then the rules; on real recordings it gets about 7 words in 10 right,
+  fewer through a bad microphone or a noisy room, and it shows what it heard so you can tell;
 - **recognise real sounds**: a dog, a car or music is drawn as whichever of the world's
   eleven sounds it is closest to, not as a dog, a car or a band;
 - **use your photos**: it has only seen its own small drawings, so mixing with a photo gives

@@ -7,6 +7,7 @@ from pathlib import Path
 import gradio as gr
 
 from bgtai.gloss import english_to_gloss, sanitize_text, sentence_spans, tokenize_words
+from bgtai.gloss.speech import gloss_speech as speech_to_gloss
 
 from .errors import clear_on_failure, user_errors
 from .models import MODEL_QUEUE, gloss_translator
@@ -30,7 +31,17 @@ is of each gloss word (legend above the gloss). Long text is glossed one sentenc
 The heatmap shows which input words (or 40 ms speech frames) the decoder attended to for each
 gloss word; the red squares are DS-Net's monotonic alignment, the input each word came from.
 The rule-based converter's gloss is shown for comparison.
+
+Speech takes one of two paths. **Recogniser + rules** (the default, and much the better on real
+voices): Moonshine tiny, a pretrained English recogniser, writes down what it heard (shown as
+*Heard*), and the rules gloss that transcript. **Langue2Gloss speech side**: the model's own
+speech encoder, trained on synthetic voices only, glosses the sound directly; its heatmap shows
+attention over 40 ms speech frames.
 """
+
+SPEECH_PATHS = {"Recogniser + rules (cascade)": "cascade",
+                "Langue2Gloss speech side (shared encoder)": "shared"}
+DEFAULT_SPEECH_CHOICE = next(iter(SPEECH_PATHS))
 
 
 def confidence_label(p: float) -> str:
@@ -77,12 +88,21 @@ def gloss_text(text: str, beam_size: float):
 
 
 @user_errors
-def gloss_speech(audio, beam_size: float):
-    """Handler: recorded or uploaded speech -> the same outputs (no rule gloss: no text)."""
+def gloss_speech(audio, beam_size: float, path: str = DEFAULT_SPEECH_CHOICE):
+    """Handler: recorded or uploaded speech -> gloss tokens, the attention figure (shared
+    path) and what the recogniser heard (cascade path)."""
     if audio is None:
         raise gr.Error("Record or upload some English speech first.")
-    result = gloss_translator().from_speech(audio, beam_size=int(beam_size))  # validates it
-    return _outputs(result, "", "speech time", [])
+    if path not in SPEECH_PATHS:
+        raise gr.Error(f"Choose a speech path: {', '.join(SPEECH_PATHS)}.")
+    shared = SPEECH_PATHS[path] == "shared"
+    glossed = speech_to_gloss(audio, path=SPEECH_PATHS[path], beam_size=int(beam_size),
+                              translator=gloss_translator() if shared else None)  # validates it
+    if shared:
+        return _outputs(glossed.result, "", "speech time", [])
+    heard = glossed.transcript.text.replace("`", "'")
+    highlighted = [part for token in glossed.tokens for part in ((token, None), (" ", None))]
+    return highlighted, None, f"**Heard:** `{heard}`", ""
 
 
 def build() -> None:
@@ -98,6 +118,8 @@ def build() -> None:
                 go_text = gr.Button("Gloss the text", variant="primary")
                 speech = gr.Audio(sources=["microphone", "upload"], type="filepath",
                                   label="English speech", elem_id="gloss-speech")
+                speech_path = gr.Radio(list(SPEECH_PATHS), value=DEFAULT_SPEECH_CHOICE,
+                                       label="Speech path")
                 go_speech = gr.Button("Gloss the speech", variant="primary")
                 spoken = sorted(EXAMPLES.glob("speech_*.wav"))
                 if spoken:
@@ -122,6 +144,6 @@ def build() -> None:
                                     **MODEL_QUEUE),
                       text.submit(gloss_text, [text, beam], outputs, api_name=False,
                                   **MODEL_QUEUE),
-                      go_speech.click(gloss_speech, [speech, beam], outputs,
+                      go_speech.click(gloss_speech, [speech, beam, speech_path], outputs,
                                       api_name="gloss_speech", **MODEL_QUEUE)):
             clear_on_failure(event, outputs)

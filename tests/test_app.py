@@ -129,11 +129,25 @@ def test_long_text_is_glossed_by_sentence(client):
     assert figure and rules.count("GARDEN") == 15
 
 
-def test_gloss_speech_from_bundled_example(client):
+def test_gloss_speech_default_path_shows_what_was_heard(client):
+    # speech_0.wav is espeak-ng saying "three loud high whistles"
+    highlighted, figure, heard, _ = client.predict(handle_file("assets/examples/speech_0.wav"), 1,
+                                                   api_name="/gloss_speech")
+    assert heard.startswith("**Heard:** `") and "three loud" in heard.lower()
+    assert _tokens(highlighted)[:2] == ["THREE", "DESC-LOUD"] and figure is None
+
+
+def test_gloss_speech_shared_encoder_path(client):
+    from app.tab_gloss import SPEECH_PATHS
+
+    shared = next(label for label, path in SPEECH_PATHS.items() if path == "shared")
     highlighted, _, rules, _ = client.predict(handle_file("assets/examples/speech_0.wav"), 1,
-                                              api_name="/gloss_speech")
+                                              shared, api_name="/gloss_speech")
     assert rules == ""
     assert isinstance(highlighted, list)
+    with pytest.raises(Exception, match="Choose a speech path|not in the list of choices"):
+        client.predict(handle_file("assets/examples/speech_0.wav"), 1, "telepathy",
+                       api_name="/gloss_speech")
 
 
 @pytest.mark.parametrize("text,message", [("", "empty"), ("?!", "only punctuation"),

@@ -11,7 +11,16 @@ Metrics (BLEU-4 on the 0-100 scale, sacrebleu; token error rate as a fraction):
   spoken by the held-out TEST voices (never heard in training), next to ``speech_text_bleu4``,
   the model on the text of exactly those sentences;
 - ``align_f1``: DS-Net's word <-> gloss alignment against the rules' alignment on the test
-  corpus sentences (cell F1, teacher-forced on the rule gloss).
+  corpus sentences (cell F1, teacher-forced on the rule gloss);
+- with ``--speech-dir DIR`` (recorded speech: ``NAME.wav`` files at any rate and
+  ``transcripts.tsv``, ``NAME<TAB>transcript`` per line), against the rules' gloss of each
+  transcript: ``real_speech_bleu4_cascade`` (recogniser + rules),
+  ``real_speech_bleu4_cascade_model`` (recogniser + neural text model),
+  ``real_speech_bleu4_shared`` (the model's own speech side), ``real_speech_bleu4`` (the app's
+  default path, :data:`bgtai.gloss.speech.DEFAULT_SPEECH_PATH`),
+  ``real_speech_wer`` (the recogniser's word error rate), ``real_typed_bleu4`` (the transcripts
+  typed into the default text path: 100 by construction while that path is the rules) and
+  ``real_typed_bleu4_model`` (typed into the neural model).
 """
 
 from __future__ import annotations
@@ -25,8 +34,10 @@ from tqdm.auto import tqdm
 from bgtai.align.dsnet import alignment_f1
 from bgtai.data.corpus import split_of, training_corpus, world_descriptions
 from bgtai.data.speech import speak_many
-from bgtai.eval import gloss_bleu4, token_error_rate
+from bgtai.eval import gloss_bleu4, token_error_rate, word_error_rate
 from bgtai.gloss import english_to_gloss, gloss_alignment, tokenize_words
+from bgtai.gloss.asr import default_recognizer
+from bgtai.gloss.speech import DEFAULT_SPEECH_PATH, DEFAULT_TEXT_PATH, gloss_transcript
 from bgtai.gloss.translator import GlossTranslator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +55,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--speech-max-words", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0, help="corpus seed (as in training)")
     parser.add_argument("--beam-size", type=int, default=1)
+    parser.add_argument("--speech-dir", type=Path,
+                        help="recorded speech: NAME.wav files and transcripts.tsv "
+                             "(NAME<TAB>transcript); adds the real_speech_* keys")
 
 
 def read_pairs(path: Path) -> list[tuple[str, str]]:
@@ -58,6 +72,64 @@ def read_pairs(path: Path) -> list[tuple[str, str]]:
                 raise SystemExit(f"{path}:{n}: expected text<TAB>gloss")
             pairs.append((parts[0], parts[1]))
     return pairs
+
+
+def read_speech_dir(folder: Path) -> list[tuple[Path, str]]:
+    """``(wav path, transcript)`` for each line of ``folder/transcripts.tsv``."""
+    table = folder / "transcripts.tsv"
+    if not table.is_file():
+        raise SystemExit(f"{folder} has no transcripts.tsv (NAME<TAB>transcript per line)")
+    items = []
+    for n, line in enumerate(table.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            parts = line.split("\t")
+            if len(parts) != 2 or not parts[1].strip():
+                raise SystemExit(f"{table}:{n}: expected NAME<TAB>transcript")
+            wav = folder / f"{parts[0]}.wav"
+            if not wav.is_file():
+                raise SystemExit(f"{table}:{n}: {wav.name} is missing")
+            items.append((wav, parts[1].strip()))
+    if not items:
+        raise SystemExit(f"{table} lists no recordings")
+    return items
+
+
+def real_speech_metrics(translator: GlossTranslator, items: list[tuple[Path, str]],
+                        beam_size: int = 1) -> dict[str, float]:
+    """Both speech paths and the recogniser on recorded speech, against the rules' gloss of
+    the true transcripts; a recording in which nothing is recognised glosses to nothing."""
+    recognizer = default_recognizer()
+    refs = [english_to_gloss(text) for _, text in items]
+    heard, shared = [], []
+    for wav, _ in tqdm(items, desc="recorded speech"):
+        try:
+            heard.append(recognizer.transcribe(wav).text)
+            shared.append(translator.from_speech(wav, beam_size=beam_size).text)
+        except ValueError as exc:
+            raise SystemExit(f"{wav}: {exc}") from None
+
+    def glossed(texts: list[str], text_path: str) -> list[str]:
+        out = []
+        for text in texts:
+            try:
+                out.append(" ".join(gloss_transcript(text, text_path, translator, beam_size)[0]))
+            except ValueError:  # nothing heard, or nothing the text path accepts: no gloss
+                out.append("")
+        return out
+
+    typed = [text for _, text in items]
+    metrics = {
+        "real_speech_bleu4_cascade": gloss_bleu4(glossed(heard, DEFAULT_TEXT_PATH), refs),
+        "real_speech_bleu4_cascade_model": gloss_bleu4(glossed(heard, "model"), refs),
+        "real_speech_bleu4_shared": gloss_bleu4(shared, refs),
+        "real_speech_wer": word_error_rate(heard, typed),
+        "real_typed_bleu4": gloss_bleu4(glossed(typed, DEFAULT_TEXT_PATH), refs),
+        "real_typed_bleu4_model": gloss_bleu4(glossed(typed, "model"), refs),
+        "n_real_speech": len(items),
+        "real_speech_unrecognised": sum(not t for t in heard),
+    }
+    metrics["real_speech_bleu4"] = metrics[f"real_speech_bleu4_{DEFAULT_SPEECH_PATH}"]
+    return metrics
 
 
 def word_alignment_f1(translator: GlossTranslator, pairs: list[tuple[str, str]]) -> float:
@@ -81,6 +153,7 @@ def word_alignment_f1(translator: GlossTranslator, pairs: list[tuple[str, str]])
 
 
 def run(args) -> dict[str, float]:
+    recordings = read_speech_dir(args.speech_dir) if args.speech_dir is not None else None
     translator = GlossTranslator.from_pretrained(args.model)
     pairs = read_pairs(args.pairs)
     texts, refs = [t for t, _ in pairs], [g for _, g in pairs]
@@ -121,4 +194,6 @@ def run(args) -> dict[str, float]:
     metrics["speech_token_error_rate"] = token_error_rate(s_hyps, s_refs)
     metrics["speech_text_bleu4"] = gloss_bleu4(t_hyps, s_refs)
     metrics["n_pairs"], metrics["n_test"], metrics["n_speech"] = len(pairs), len(test), len(spoken)
+    if recordings:
+        metrics.update(real_speech_metrics(translator, recordings, args.beam_size))
     return metrics

@@ -2,7 +2,7 @@
 
 - :mod:`bgtai.eval.classification`  zero-shot and linear-probe accuracy
 - :mod:`bgtai.eval.retrieval`       Recall@K and MRR, one or both directions
-- :mod:`bgtai.eval.text`            gloss BLEU-4 (sacrebleu) and token error rate
+- :mod:`bgtai.eval.text`            gloss BLEU-4 (sacrebleu), token and word error rates
 - :mod:`bgtai.eval.faithfulness`    Spearman, count accuracy and slider monotonicity
 - :mod:`bgtai.eval.fid`             Frechet distance and world-FID
 
@@ -18,7 +18,13 @@ from bgtai.eval.retrieval import (
     relevance_matrix,
     retrieval_metrics,
 )
-from bgtai.eval.text import edit_distance, gloss_bleu4, token_error_rate
+from bgtai.eval.text import (
+    edit_distance,
+    gloss_bleu4,
+    normalize_words,
+    token_error_rate,
+    word_error_rate,
+)
 
 __all__ = [
     "bidirectional_retrieval",
@@ -31,10 +37,12 @@ __all__ = [
     "gloss_bleu4",
     "linear_probe_accuracy",
     "monotonic_fraction",
+    "normalize_words",
     "relevance_matrix",
     "retrieval_metrics",
     "spearman",
     "token_error_rate",
+    "word_error_rate",
     "world_fid",
     "zero_shot_accuracy",
     "zero_shot_predict",

@@ -1,7 +1,8 @@
-"""Text metrics for gloss output: corpus BLEU-4 (sacrebleu) and token error rate."""
+"""Text metrics: gloss corpus BLEU-4 (sacrebleu), token error rate, transcript word error rate."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -97,3 +98,46 @@ def token_error_rate(hyps: Sequence[str], refs: Sequence[str]) -> float:
     if total == 0:
         raise ValueError("the references hold no tokens, so the error rate is undefined")
     return sum(edit_distance(h.split(), r) for h, r in zip(hyps, ref_tokens, strict=True)) / total
+
+
+_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+         "fifteen sixteen seventeen eighteen nineteen").split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def _number_words(n: int) -> str:
+    """0-999 as English words ("42" -> "forty two"); larger numbers stay digits."""
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
+    if n < 1000:
+        rest = n % 100
+        return _ONES[n // 100] + " hundred" + ("" if rest == 0 else " " + _number_words(rest))
+    return str(n)
+
+
+def normalize_words(text: str) -> list[str]:
+    """Words of a transcript for WER: lower case, punctuation dropped (apostrophes inside words
+    kept), hyphens split, whole numbers below 1000 spelled out, so "LZ 2." and "lz two" match."""
+    words = []
+    for raw in re.sub(r"[^\w'\s]|_", " ", text.lower().replace("-", " ")).split():
+        raw = raw.strip("'")
+        if raw.isdigit():
+            words += _number_words(int(raw)).split()
+        elif raw:
+            words.append(raw)
+    return words
+
+
+def word_error_rate(hyps: Sequence[str], refs: Sequence[str]) -> float:
+    """Corpus word error rate of transcripts after :func:`normalize_words`.
+
+    Returns
+    -------
+    float
+        Total word edit distance over total reference words (can exceed 1).
+    """
+    hyps, refs = _check_pairs(hyps, refs)
+    return token_error_rate([" ".join(normalize_words(h)) for h in hyps],
+                            [" ".join(normalize_words(r)) for r in refs])

@@ -1,0 +1,216 @@
+"""The real recogniser (Moonshine tiny from moonshine-voice) and the speech paths built on it.
+
+espeak-ng speaks known sentences; the recogniser must write them down with few word errors and
+the cascade must gloss them as the rules gloss the typed sentence. Bad audio must give a clear
+``ValueError`` (the app's ``gr.Error``), never a crash.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bgtai.audio import SAMPLE_RATE, resample
+from bgtai.data.speech import render_speech
+from bgtai.eval import word_error_rate
+from bgtai.gloss import english_to_gloss_tokens
+from bgtai.gloss.asr import MAX_SPEECH_SECONDS, default_recognizer
+from bgtai.gloss.speech import gloss_speech, gloss_transcript
+
+SENTENCES = ["The children are playing in the garden.",
+             "Please enter your password followed by the pound key.",
+             "We must give every child a fair chance."]
+
+
+@pytest.fixture(scope="module")
+def recognizer():
+    return default_recognizer()
+
+
+@pytest.fixture(scope="module")
+def spoken():
+    return {s: render_speech(s, "en-us") for s in SENTENCES}
+
+
+def test_recogniser_writes_down_spoken_sentences(recognizer, spoken):
+    heard = [recognizer.transcribe(wave).text for wave in spoken.values()]
+    assert word_error_rate(heard, SENTENCES) <= 0.15, heard
+
+
+def test_cascade_glosses_what_was_said(recognizer, spoken):
+    sentence = SENTENCES[0]
+    glossed = gloss_speech(spoken[sentence], recognizer=recognizer)
+    assert glossed.path == "cascade" and glossed.result is None
+    assert word_error_rate([glossed.transcript.text], [sentence]) <= 0.15
+    assert glossed.tokens == english_to_gloss_tokens(glossed.transcript.text)
+    assert {"CHILD", "PLAY", "GARDEN"} <= set(glossed.tokens)
+
+
+def test_cascade_with_the_model_text_path(recognizer, spoken, tiny_gloss_model):
+    from bgtai.gloss.translator import GlossTranslator
+
+    translator = GlossTranslator.from_pretrained(tiny_gloss_model)
+    glossed = gloss_speech(spoken[SENTENCES[0]], recognizer=recognizer, text_path="model",
+                           translator=translator)
+    words = len(glossed.result.sources)  # attention over the transcript's words
+    assert glossed.result.tokens == glossed.tokens
+    assert glossed.result.attention.shape == (len(glossed.tokens), words)
+
+
+def test_shared_path_keeps_attention_over_speech_frames(spoken, tiny_gloss_model):
+    from bgtai.gloss.translator import GlossTranslator
+
+    translator = GlossTranslator.from_pretrained(tiny_gloss_model)
+    wave = spoken[SENTENCES[0]]
+    glossed = gloss_speech(wave, path="shared", translator=translator)
+    assert glossed.transcript is None and glossed.result.sources[0] == "0.00s"
+    assert glossed.result.attention.shape[1] == len(glossed.result.sources)
+
+
+@pytest.mark.parametrize("rate", [8000, 11025, 44100])
+def test_any_sample_rate(recognizer, spoken, rate):
+    sentence = SENTENCES[1]
+    wave = resample(spoken[sentence], SAMPLE_RATE, rate)
+    heard = recognizer.transcribe(wave, rate).text
+    assert word_error_rate([heard], [sentence]) <= 0.25, heard
+
+
+def test_stereo_file_and_gradio_tuple(recognizer, spoken, tmp_path):
+    import soundfile as sf
+
+    sentence = SENTENCES[2]
+    wave = resample(spoken[sentence], SAMPLE_RATE, 22050)
+    sf.write(tmp_path / "stereo.wav", np.stack([wave, 0.5 * wave], 1), 22050)
+    pcm = (np.stack([wave, wave], 1) * 32767).astype(np.int16)
+    for source in (tmp_path / "stereo.wav", (22050, pcm)):
+        heard = recognizer.transcribe(source).text
+        assert word_error_rate([heard], [sentence]) <= 0.25, heard
+
+
+@pytest.mark.parametrize("wave,message", [
+    (np.zeros(SAMPLE_RATE, np.float32), "silent"),
+    (np.full(SAMPLE_RATE, np.nan, np.float32), "NaN"),
+    (np.zeros(0, np.float32), "empty"),
+    (np.ones(int(SAMPLE_RATE * (MAX_SPEECH_SECONDS + 1)), np.float32) * 0.1, "too long"),
+])
+def test_unusable_audio_is_a_clear_error(recognizer, wave, message):
+    with pytest.raises(ValueError, match=message):
+        gloss_speech(wave, recognizer=recognizer)
+
+
+def test_corrupt_file_is_a_clear_error(recognizer, sound_files):
+    with pytest.raises(ValueError, match="could not decode"):
+        gloss_speech(sound_files["corrupt"], recognizer=recognizer)
+
+
+def test_tones_and_noise_are_not_glossed_as_speech(recognizer):
+    t = np.arange(3 * SAMPLE_RATE) / SAMPLE_RATE
+    chord = sum(np.sin(2 * np.pi * f * t) for f in (262, 330, 392)) * 0.2
+    noise = np.random.default_rng(0).standard_normal(3 * SAMPLE_RATE) * 0.1
+    for wave in (chord, noise):
+        heard = recognizer.transcribe(wave.astype(np.float32)).text
+        # nothing, or at most a one-word hallucination: never a sentence
+        assert len(heard.split()) <= 1, heard
+        if not heard:
+            with pytest.raises(ValueError, match="no English speech was recognised"):
+                gloss_speech(wave.astype(np.float32), recognizer=recognizer)
+
+
+def test_non_english_speech_is_glossed_or_refused_never_a_crash(recognizer):
+    # the recogniser knows only English: French comes out as English-looking words (documented)
+    wave = render_speech("Bonjour, je voudrais un café chaud, s'il vous plaît.", "fr")
+    try:
+        glossed = gloss_speech(wave, recognizer=recognizer)
+    except ValueError as exc:
+        assert str(exc)
+    else:
+        assert glossed.tokens == english_to_gloss_tokens(glossed.transcript.text)
+
+
+def test_slivers_and_symbol_only_utterances_are_dropped(monkeypatch):
+    from types import SimpleNamespace
+
+    from bgtai.gloss.asr import SpeechRecognizer
+
+    lines = [SimpleNamespace(start_time=0.0, duration=0.06, text="You"),
+             SimpleNamespace(start_time=0.0, duration=0.5, text="?"),
+             SimpleNamespace(start_time=0.05, duration=1.5, text=" Five, five. ")]
+    recognizer = SpeechRecognizer()
+    fake = SimpleNamespace(transcribe_without_streaming=lambda *a: SimpleNamespace(lines=lines))
+    monkeypatch.setattr(recognizer, "_transcriber", fake)
+    transcript = recognizer.transcribe(np.full(SAMPLE_RATE, 0.1, np.float32))
+    assert transcript.text == "Five, five." and transcript.segments == [(0.05, 1.55, "Five, five.")]
+
+
+@pytest.mark.slow
+def test_a_minute_of_speech_is_transcribed_whole(recognizer, spoken):
+    pause = np.zeros(SAMPLE_RATE // 2, np.float32)
+    parts, said = [], []
+    while sum(len(p) for p in parts) < 55 * SAMPLE_RATE:
+        for sentence, wave in spoken.items():
+            parts += [wave, pause]
+            said.append(sentence)
+    wave = np.concatenate(parts)[: int(MAX_SPEECH_SECONDS * SAMPLE_RATE)]
+    transcript = recognizer.transcribe(wave)
+    assert len(transcript.segments) >= 10
+    assert transcript.segments[-1][1] > 50  # the last utterance ends near the end
+    assert word_error_rate([transcript.text], [" ".join(said)]) <= 0.3
+
+
+def test_unknown_paths_are_errors(recognizer, spoken):
+    with pytest.raises(ValueError, match="path must be one of"):
+        gloss_speech(spoken[SENTENCES[0]], path="telepathy", recognizer=recognizer)
+    with pytest.raises(ValueError, match="text_path must be one of"):
+        gloss_speech(spoken[SENTENCES[0]], text_path="oracle", recognizer=recognizer)
+    with pytest.raises(ValueError, match="needs a Langue2Gloss translator"):
+        gloss_speech(spoken[SENTENCES[0]], path="shared")
+    with pytest.raises(ValueError, match="needs a Langue2Gloss translator"):
+        gloss_transcript("hello there", "model")
+
+
+@pytest.fixture(scope="module")
+def speech_dir(tmp_path_factory, spoken):
+    """Two recordings at other rates than the core's, as a user's folder would hold them."""
+    import soundfile as sf
+
+    folder = tmp_path_factory.mktemp("speech_dir")
+    rows = []
+    for i, (sentence, rate) in enumerate(zip(SENTENCES[:2], (22050, 8000))):
+        sf.write(folder / f"utt{i}.wav", resample(spoken[sentence], SAMPLE_RATE, rate), rate)
+        rows.append(f"utt{i}\t{sentence}")
+    (folder / "transcripts.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_evaluate_speech_dir_adds_the_real_speech_keys(speech_dir, tiny_gloss_model, tmp_path):
+    import json
+
+    from train import evaluate
+
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("I want hot coffee.\tX-I WANT DESC-HOT COFFEE .\n", encoding="utf-8")
+    out = tmp_path / "metrics.json"
+    metrics = evaluate.main(["gloss", "--model", str(tiny_gloss_model), "--pairs", str(pairs),
+                             "--n-test", "4", "--n-world", "300", "--n-speech", "1",
+                             "--speech-dir", str(speech_dir), "--json", str(out)])
+    assert json.loads(out.read_text()) == pytest.approx(metrics)
+    assert {"rules_bleu4", "model_bleu4", "speech_bleu4"} <= set(metrics)  # existing keys stay
+    assert metrics["n_real_speech"] == 2 and metrics["real_speech_unrecognised"] == 0
+    assert metrics["real_speech_wer"] <= 0.2
+    assert metrics["real_speech_bleu4"] == metrics["real_speech_bleu4_cascade"] > 60
+    assert metrics["real_typed_bleu4"] == pytest.approx(100.0)  # the rules, typed
+    # a random tiny model cannot gloss: its paths must score far below the cascade
+    assert metrics["real_speech_bleu4_shared"] < 20
+    assert metrics["real_typed_bleu4_model"] < 20
+
+
+@pytest.mark.parametrize("table,message", [(None, "no transcripts.tsv"),
+                                           ("utt0 no tab\n", "expected NAME<TAB>transcript"),
+                                           ("missing\tHello there.\n", "missing.wav is missing")])
+def test_evaluate_speech_dir_refuses_bad_folders(tmp_path, table, message):
+    from train.eval_gloss import read_speech_dir
+
+    if table is not None:
+        (tmp_path / "transcripts.tsv").write_text(table, encoding="utf-8")
+    with pytest.raises(SystemExit, match=message):
+        read_speech_dir(tmp_path)
