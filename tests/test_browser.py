@@ -153,7 +153,7 @@ def test_about_tab(page):
     page.get_by_text("Profiles").first.wait_for()
     limits = page.locator("#about-limits")
     assert limits.get_by_text("What it can and cannot do").is_visible()
-    assert limits.get_by_text("understand your voice").is_visible()
+    assert limits.get_by_text("hear every word you say").is_visible()
     assert shot(page, "about").stat().st_size > 10_000
 
 

@@ -113,10 +113,12 @@ class _Cached(Dataset):
                 self._from_disk(i)
             return
         chunks = [missing[k::workers] for k in range(workers)]
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        # spawned, not forked: a fork taken while torch's OpenMP pool is alive can hang
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
             pool.map(self._fill_chunk, chunks)
 
     def _fill_chunk(self, indices: list[int]) -> None:
+        torch.set_num_threads(1)  # one process per core already
         for i in indices:
             self._from_disk(i)
 
