@@ -74,6 +74,14 @@ def joint_model():
 
 
 @functools.cache
+def listener():
+    """What the joint model hears in a sound (:class:`bgtai.joint.heard.Listener`)."""
+    from bgtai.joint.heard import Listener
+
+    return Listener(joint_model())
+
+
+@functools.cache
 def sound_to_image() -> SoundToImage:
     """The Sound -> Image pipeline (:class:`bgtai.generate.SoundToImage`) over the active
     profile's backend."""

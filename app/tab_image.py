@@ -1,24 +1,33 @@
 """The "Sound -> Image" tab: a sound (or text, or speech through gloss) becomes a picture.
 
-The volume and frequency sliders edit the *waveform*; while a slider moves only the cheap part
-reruns (the edited sound and its plots), and the picture is drawn when the slider is released
-or the button is pressed.
+The volume and frequency sliders edit the *waveform*. While a slider moves, the cheap part
+reruns at once (the edited sound and its plots, on ``.input``), and the picture follows every
+change of a slider's value (``.change``: drag, click, a typed value, reset, an example), the
+latest value winning (``trigger_mode="always_last"``). Beside the picture: the world class the
+joint model hears in the sound, a note when the sound is probably not one of the world's, and the
+world's 11 objects (click one to mix it in).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import functools
+
 import gradio as gr
 import numpy as np
 
 from bgtai.audio import SAMPLE_RATE, load_audio
+from bgtai.data.events import CLASSES, PITCHED, sample_event
+from bgtai.data.images import render_event_image
 from bgtai.generate.edits import GAIN_RANGE_DB, SEMITONE_RANGE, edit_sound
+from bgtai.generate.embedders import UnknownWordsError
 from bgtai.generate.unet import MAX_STEPS
+from bgtai.joint.heard import KNOWN_MIN_FAMILIARITY, Heard
 
-from .errors import user_errors
+from .errors import clear_on_failure, user_errors
 from .gpu import gpu
-from .models import MODEL_QUEUE, sound_to_image
+from .models import MODEL_QUEUE, listener, sound_to_image
 from .plots import edit_figure
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
@@ -27,10 +36,21 @@ EXPLAIN = """
 The sound is embedded, mapped into the space of picture embeddings and drawn by a small
 diffusion model (paper Fig. 3). The sliders change the **sound itself**: louder sounds give
 bigger objects, higher pitches other hues, and the number of repetitions the number of objects.
-Mixing moves the embedding towards a reference picture's. The embedded model draws three pictures
-and shows the one whose own embedding is closest to the sound's (re-ranking). It knows the app's
-built-in world of 11 sound classes; other sounds give pictures of whatever they resemble most.
+The kind and the number of objects come from the sound as it was before the sliders: the sliders
+move the picture only along the model's loudness and pitch directions. Mixing moves the embedding
+towards a reference picture's. The embedded model draws three pictures and shows the one whose
+own embedding is closest to the sound's (re-ranking). It knows the app's built-in world of 11
+sound classes; other sounds give pictures of whatever they resemble most.
 """
+
+UNFAMILIAR = ("This sound is probably **not one of the world's 11 kinds** (how familiar it "
+              "sounds: {familiarity:.2f}, below {threshold:.2f}), so the picture shows whatever "
+              "it resembles most. This check is provisional: it was tuned on synthetic noise, "
+              "speech and chords, not yet on real recordings.")
+
+PHOTO_NOTE = ("**Note:** the image encoder only knows the world's own pictures (the objects "
+              "above on plain backgrounds); a photo is mapped to whatever world picture it "
+              "resembles, which may look nothing like it.")
 
 NO_SOUND = "Record or upload a sound first, or pick one of the examples."
 DEFAULT_STEPS = 15
@@ -66,7 +86,8 @@ def make_image(sound, gain_db: float, semitones: float, mix_image, mix_weight: f
     progress(0.2, desc="drawing the picture")
     out = sound_to_image()(sound, gain_db=gain_db, semitones=semitones, mix_image=mix_image,
                            mix_weight=mix_weight, seed=int(seed or 0), steps=int(steps))
-    return _enlarged(out.image), _pcm16(out.wave), edit_figure(out.original, out.wave, SAMPLE_RATE)
+    return (_enlarged(out.image), heard_markdown(listener()(out.original)), _pcm16(out.wave),
+            edit_figure(out.original, out.wave, SAMPLE_RATE))
 
 
 def example_image(sound):
@@ -76,7 +97,42 @@ def example_image(sound):
     return *make_image(sound, 0.0, 0.0, None, 0.0, 0, DEFAULT_STEPS), 0, 0
 
 
-def _shown(out):
+def heard_markdown(heard: Heard) -> str:
+    """What the model heard, for the visitor: the class, how sure, and a note when the sound is
+    probably not one of the world's."""
+    text = f"**Heard:** {heard.cls} ({heard.confidence:.0%} sure, among the world's 11 sounds)"
+    if not heard.known:
+        text += "\n\n" + UNFAMILIAR.format(familiarity=heard.familiarity,
+                                            threshold=KNOWN_MIN_FAMILIARITY)
+    return text
+
+
+@functools.cache
+def world_objects() -> list[tuple[np.ndarray, str]]:
+    """One picture of each of the world's objects, drawn by the world's own renderer (one object,
+    medium loudness and pitch; fixed seed), with its class name."""
+    rng = np.random.default_rng(0)
+    pictures = []
+    for cls in CLASSES:
+        pitch = "medium" if cls in PITCHED else None
+        event = sample_event(rng, cls, pitch_level=pitch, loudness_level="loud", repetitions=1)
+        pictures.append((render_event_image(event, rng), cls))
+    return pictures
+
+
+def pick_world_object(weight: float, evt: gr.SelectData):
+    """Handler: a clicked world object becomes the mix picture (mixed in halfway if the mix was
+    off), and the photo note goes."""
+    return world_objects()[evt.index][0], weight or 0.5, ""
+
+
+def _from_words(draw):
+    """The picture and its gloss, or no picture and a note when the model knows none of the
+    words (rather than a picture drawn from nothing)."""
+    try:
+        out = draw()
+    except UnknownWordsError as err:
+        return None, f"**Gloss:** `{' '.join(err.words)}`\n\n**No picture:** {err}."
     return _enlarged(out.image), f"**Gloss:** `{out.gloss}`"
 
 
@@ -84,8 +140,8 @@ def _shown(out):
 @user_errors
 def text_image(text: str, mix_image, mix_weight: float, seed: float, steps: float):
     """Handler: English text -> gloss (rules) -> picture."""
-    return _shown(sound_to_image().text_to_image(text, mix_image=mix_image, mix_weight=mix_weight,
-                                                 seed=int(seed or 0), steps=int(steps)))
+    return _from_words(lambda: sound_to_image().text_to_image(
+        text, mix_image=mix_image, mix_weight=mix_weight, seed=int(seed or 0), steps=int(steps)))
 
 
 @gpu
@@ -94,9 +150,8 @@ def speech_image(speech, mix_image, mix_weight: float, seed: float, steps: float
     """Handler: spoken English -> gloss (Langue2Gloss) -> picture."""
     if speech is None:
         raise gr.Error("Record or upload some English speech first.")
-    return _shown(sound_to_image().speech_to_image(speech, mix_image=mix_image,
-                                                   mix_weight=mix_weight, seed=int(seed or 0),
-                                                   steps=int(steps)))
+    return _from_words(lambda: sound_to_image().speech_to_image(
+        speech, mix_image=mix_image, mix_weight=mix_weight, seed=int(seed or 0), steps=int(steps)))
 
 
 def build() -> None:
@@ -107,6 +162,7 @@ def build() -> None:
         # outputs first (rendered in the right column), so the cached examples can name them
         image = gr.Image(label="Picture (shown 4x enlarged)", type="numpy", format="png",
                          elem_id="image-output", render=False)
+        heard = gr.Markdown(label="What the model heard", elem_id="image-heard", render=False)
         edited = gr.Audio(label="Edited sound", type="numpy", interactive=False, render=False)
         plots = gr.Plot(label="Before and after the sliders", render=False)
         with gr.Row():
@@ -123,7 +179,7 @@ def build() -> None:
                     examples = sorted(EXAMPLES.glob("sound_*.wav"))
                     if examples:
                         gr.Examples([[str(p)] for p in examples], [sound],
-                                    [image, edited, plots, gain, semitones], example_image,
+                                    [image, heard, edited, plots, gain, semitones], example_image,
                                     cache_examples=True, cache_mode="lazy",
                                     label="Example sounds (each picture is kept after its first run)")
                 with gr.Tab("From words"):
@@ -138,7 +194,10 @@ def build() -> None:
                         gr.Examples([[str(p)] for p in spoken], [speech], label="Spoken examples")
                 with gr.Accordion("Mix with a picture", open=False):
                     mix_image = gr.Image(type="numpy", image_mode="RGB", sources=["upload"],
-                                         label="Reference picture")
+                                         label="Reference picture (click a world object on the "
+                                               "right, or upload one)", elem_id="image-mix")
+                    mix_note = gr.Markdown(label="About the reference picture",
+                                           elem_id="image-mix-note")
                     mix_weight = gr.Slider(0, 1, value=0, step=0.05,
                                            label="Mix (0 = only the sound, 1 = only the picture)")
                 with gr.Accordion("Advanced", open=False):
@@ -146,23 +205,34 @@ def build() -> None:
                     steps = gr.Slider(1, MAX_STEPS, value=DEFAULT_STEPS, step=1, label="Diffusion steps")
             with gr.Column(scale=1):
                 image.render()
-                gloss = gr.Markdown()
+                heard.render()
+                gloss = gr.Markdown(label="Gloss", elem_id="image-gloss")
+                objects = gr.Gallery(world_objects(), label="The 11 things the world knows "
+                                     "(click one to mix it into the picture)", columns=11,
+                                     height="auto", allow_preview=False, interactive=False,
+                                     elem_id="image-world")
                 edited.render()
                 plots.render()
                 gr.Markdown(EXPLAIN)
         generate_inputs = [sound, gain, semitones, mix_image, mix_weight, seed, steps]
-        generate_outputs = [image, edited, plots]
-        go.click(make_image, generate_inputs, generate_outputs, api_name="sound_to_image",
-                 **MODEL_QUEUE)
+        generate_outputs = [image, heard, edited, plots]
+        clear_on_failure(go.click(make_image, generate_inputs, generate_outputs,
+                                  api_name="sound_to_image", **MODEL_QUEUE), generate_outputs)
         for slider in (gain, semitones):
             slider.input(preview_edit, [sound, gain, semitones], [edited, plots],
                          api_name=False, trigger_mode="always_last", show_progress="hidden")
-            slider.release(make_image, generate_inputs, generate_outputs, api_name=False,
-                           **MODEL_QUEUE)
+            # .change, not .release: typing a value (+ Enter) and the arrow keys release nothing
+            clear_on_failure(slider.change(make_image, generate_inputs, generate_outputs,
+                                           api_name=False, trigger_mode="always_last",
+                                           **MODEL_QUEUE), generate_outputs)
         sound.change(preview_edit, [sound, gain, semitones], [edited, plots],
                      api_name="preview_edit", show_progress="hidden")
+        objects.select(pick_world_object, [mix_weight], [mix_image, mix_weight, mix_note],
+                       api_name=False)
+        mix_image.upload(lambda: PHOTO_NOTE, None, mix_note, api_name=False)
+        mix_image.clear(lambda: "", None, mix_note, api_name=False)
         word_inputs = [mix_image, mix_weight, seed, steps]
-        go_text.click(text_image, [text, *word_inputs], [image, gloss], api_name="text_to_image",
-                      **MODEL_QUEUE)
-        go_speech.click(speech_image, [speech, *word_inputs], [image, gloss],
-                        api_name="speech_to_image", **MODEL_QUEUE)
+        for button, handler, source, name in ((go_text, text_image, text, "text_to_image"),
+                                              (go_speech, speech_image, speech, "speech_to_image")):
+            clear_on_failure(button.click(handler, [source, *word_inputs], [image, gloss],
+                                          api_name=name, **MODEL_QUEUE), [image, gloss])

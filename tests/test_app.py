@@ -188,9 +188,10 @@ def test_world_clip_bad_input(client, split, index, match):
 
 
 def test_sound_to_image_with_sliders_and_mix(client, sound_files):
-    image, edited, plots = client.predict(handle_file(sound_files["slow"]), 6, -3, None, 0, 1, 2,
-                                          api_name="/sound_to_image")
+    image, heard, edited, plots = client.predict(handle_file(sound_files["slow"]), 6, -3, None, 0,
+                                                 1, 2, api_name="/sound_to_image")
     assert image and edited and plots
+    assert heard.startswith("**Heard:**") and "sure" in heard
     from PIL import Image
 
     picture = Image.open(image)
@@ -251,9 +252,23 @@ def test_text_and_speech_to_image_through_gloss(client):
     assert image and "DESC-LOUD" in gloss
     image, gloss = client.predict(handle_file("assets/examples/speech_0.wav"), None, 0, 0, 2,
                                   api_name="/speech_to_image")
-    assert image and gloss.startswith("**Gloss:**")
+    # the tiny random gloss model may say words the world does not know: then a note, no picture
+    assert gloss.startswith("**Gloss:**") and (image is not None) != ("No picture" in gloss)
     with pytest.raises(AppError, match="no Latin letters"):
         client.predict("日本語", None, 0, 0, 2, api_name="/text_to_image")
+
+
+def test_words_the_world_does_not_know_give_a_note_not_a_picture(client):
+    image, gloss = client.predict("The dog is barking", None, 0, 0, 2, api_name="/text_to_image")
+    assert image is None
+    assert "DOG" in gloss and "No picture" in gloss and "whistle" in gloss
+
+
+def test_every_sound_to_image_output_is_named_in_the_api(client):
+    info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    for endpoint in ("/sound_to_image", "/text_to_image", "/speech_to_image", "/preview_edit"):
+        labels = [r["label"] for r in info[endpoint]["returns"]]
+        assert all(label and not label.startswith("value_") for label in labels), (endpoint, labels)
 
 
 def test_about_tab_shows_every_model_card():
@@ -318,6 +333,7 @@ def test_cached_example_sounds_reset_the_sliders(app_url):
     from app.tab_image import EXAMPLES, example_image
 
     sound = sorted(EXAMPLES.glob("sound_*.wav"))[0]
-    image, (rate, edited), plots, gain, semitones = example_image(str(sound))
+    image, heard, (rate, edited), plots, gain, semitones = example_image(str(sound))
     assert image.shape == (256, 256, 3) and rate == 16_000 and edited.dtype == np.int16
+    assert heard.startswith("**Heard:**")
     assert plots is not None and (gain, semitones) == (0, 0)

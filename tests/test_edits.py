@@ -27,13 +27,15 @@ def test_gain_changes_level_by_gain(gain):
     assert rms_dbfs(apply_gain(w, gain)) - rms_dbfs(w) == pytest.approx(gain, abs=1e-3)
 
 
-def test_gain_clamped_and_clipped():
+def test_gain_clamped_and_limited_at_full_scale_without_distortion():
     w = tone(level=0.1)
     np.testing.assert_array_equal(apply_gain(w, 1e6), apply_gain(w, GAIN_RANGE_DB[1]))
     np.testing.assert_array_equal(apply_gain(w, -1e6), apply_gain(w, GAIN_RANGE_DB[0]))
     loud = apply_gain(w, GAIN_RANGE_DB[1])
-    assert np.abs(loud).max() == pytest.approx(1.0)  # clipped at full scale, like a recorder
     assert loud.dtype == np.float32 and loud.shape == w.shape
+    assert np.abs(loud).max() == pytest.approx(1.0)  # no louder than full scale...
+    np.testing.assert_allclose(loud, w / np.abs(w).max(), atol=1e-6)  # ...and not clipped
+    np.testing.assert_allclose(apply_gain(w, 25.0), loud, atol=1e-6)  # beyond full scale: saturates
 
 
 @pytest.mark.parametrize("semitones", [-12.0, -7.0, 3.0, 5.5, 12.0])
@@ -111,7 +113,7 @@ def test_bad_waves():
 def test_edit_sound_is_pitch_then_gain_and_checks_before_working(monkeypatch):
     w = tone(level=0.3)
     np.testing.assert_array_equal(edit_sound(w, gain_db=9.0, semitones=-3.0),
-                                  apply_gain(pitch_shift(w, -3.0), 9.0))  # 9 dB clips: order shows
+                                  apply_gain(pitch_shift(w, -3.0), 9.0))  # 9 dB limits: order shows
     assert not np.array_equal(edit_sound(w, gain_db=9.0, semitones=-3.0),
                               pitch_shift(apply_gain(w, 9.0), -3.0))
     def no_work(*args):

@@ -128,10 +128,26 @@ def test_sliders_edit_the_sound_and_its_embedding(pipe):
     base = pipe(tone(), SR)
     louder = pipe(tone(), SR, gain_db=6.0)
     higher = pipe(tone(), SR, semitones=5.0)
-    np.testing.assert_allclose(louder.wave, np.clip(base.wave * 10 ** (6 / 20), -1, 1), rtol=1e-5)
+    np.testing.assert_allclose(louder.wave, base.wave * 10 ** (6 / 20), rtol=1e-5)  # below full scale
     assert not torch.allclose(base.source_embedding, louder.source_embedding)
     assert not torch.allclose(base.source_embedding, higher.source_embedding)
     assert len(higher.wave) == len(base.wave)
+
+
+def test_sliders_move_the_embedding_only_along_the_slider_directions(pipe):
+    """Class and count stay the unedited sound's; hue and size follow the edited sound."""
+    base = pipe(tone(), SR)
+    edited = pipe(tone(), SR, gain_db=-20.0, semitones=12.0)
+    own = pipe.backend.embed_audio([edited.wave])[0]  # the edited sound's own embedding
+    n = len(CLASSES)
+    moved = slice(n, n + 3)  # hue cos, hue sin, size: this space's slider directions
+    torch.testing.assert_close(edited.source_embedding[moved], own[moved])
+    kept = torch.ones(ATTRIBUTE_DIM, dtype=torch.bool)
+    kept[moved] = False
+    torch.testing.assert_close(edited.source_embedding[kept], base.source_embedding[kept])
+    assert not torch.allclose(own[kept], base.source_embedding[kept])  # it would have drifted
+    # without the original, or on a backend naming no directions, the sound's own embedding
+    torch.testing.assert_close(pipe.embed_sounds([edited.wave])[0], own)
 
 
 def test_extreme_sliders_are_clamped(pipe):
@@ -237,6 +253,28 @@ def test_trainer_smoke(tmp_path):
                    ("gain_monotonic_frac", 2), ("semitone_monotonic_frac", 2)):
         assert metrics[key] * n == pytest.approx(round(metrics[key] * n)), key
     assert metrics["world_fid"] >= 0 and metrics["world_fid_shuffled"] >= 0
+    # kept-content sweeps: 2 sounds x 6 settings per slider
+    for key in ("sweep_class_kept_frac", "sweep_count_kept_frac"):
+        assert metrics[key] * 24 == pytest.approx(round(metrics[key] * 24)), key
+        for slider in ("gain", "semitone"):
+            part = metrics[f"{slider}_{key}"]
+            assert part * 12 == pytest.approx(round(part * 12)), (slider, key)
+        assert metrics[key] == pytest.approx(
+            (metrics[f"gain_{key}"] + metrics[f"semitone_{key}"]) / 2)
+
+
+def test_kept_content_sweeps_span_each_slider_and_grade_against_the_unedited_sound():
+    from train.eval_generation import kept_fractions, kept_settings
+
+    settings = kept_settings()
+    assert settings["gain_db"].tolist() == [-30.0, -20.0, -10.0, 10.0, 20.0, 30.0]
+    assert settings["semitones"].tolist() == [-24.0, -16.0, -8.0, 8.0, 16.0, 24.0]
+    events = [SimpleNamespace(cls="bell", repetitions=2), SimpleNamespace(cls="hum", repetitions=1)]
+    kept = kept_fractions([["bell", "bell", "drum"], ["hum", "buzz", "buzz"]],
+                          [[2, 2, 2], [1, 1, 0]], events)
+    assert kept == {"class": pytest.approx(3 / 6), "count": pytest.approx(5 / 6)}
+    with pytest.raises(ValueError, match="one list"):
+        kept_fractions([["bell"]], [[2]], events)
 
 
 def test_trainer_on_the_joint_space(tmp_path):

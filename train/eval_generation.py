@@ -17,6 +17,12 @@ Metrics (flat keys):
   positions 0.1-0.9 of its class's pitch range); the sweep counts when size (hue) rises strictly
   at every step. Same seed for all five, so only the slider differs. A sweep with an empty image
   counts as not monotonic.
+* ``sweep_class_kept_frac`` / ``sweep_count_kept_frac``: sliders change only what they say. Per
+  sweep sound, each slider is set to :data:`KEPT_STEPS` values spread over its *whole* range
+  (0 left out: that is the unedited sound), as a visitor may drag it; the fraction of these
+  pictures whose class (world classifier) and number of objects (image reader) are still those
+  of the unedited sound (its ground truth), over both sliders; ``gain_*`` and ``semitone_*``
+  give each slider's share. Every sweep sound is swept in pitch too, pitched or not.
 * ``world_fid``: class-conditional world-FID, the mean over classes of the Frechet distance (world
   classifier features) between images generated for the class's test sounds and real test
   images of that class; ``world_fid_shuffled``: the same with the sounds' conditions shuffled
@@ -36,11 +42,13 @@ import torch
 from bgtai.data.events import CLASSES, LOUDNESS_RANGE, PITCH_RANGES, PITCHED, pitch_position
 from bgtai.data.world import WorldDataset
 from bgtai.eval import count_accuracy, encode_images, frechet_distance, monotonic_fraction, spearman
-from bgtai.generate.edits import apply_gain, pitch_shift
+from bgtai.generate.edits import GAIN_RANGE_DB, SEMITONE_RANGE, apply_gain, edit_sound, pitch_shift
 from bgtai.generate.pipeline import DEFAULT_CHECKPOINT, SoundToImage
 from bgtai.readers import load_world_classifier, read_image, read_loudness, read_pitch
 
 SWEEP_STEPS = 5
+KEPT_STEPS = 7
+"""Slider values per kept-content sweep, evenly over the range (the middle one, 0, is skipped)."""
 HUE_WRAP_DEG = 315.0
 """Hues above this are read as negative (the world's hues span 0-270 deg)."""
 
@@ -79,17 +87,22 @@ def _decode(pipe: SoundToImage, emb: torch.Tensor, args, *, same_noise=False) ->
         for i in range(0, len(emb), args.batch_size)])
 
 
-def _generate(pipe: SoundToImage, waves: list[np.ndarray], args, *, same_noise=False) -> np.ndarray:
-    """One image per wave."""
-    emb = torch.cat([pipe.backend.embed_audio(waves[i:i + args.batch_size])
-                     for i in range(0, len(waves), args.batch_size)])
+def _generate(pipe: SoundToImage, waves: list[np.ndarray], args, *, same_noise=False,
+              originals: list[np.ndarray] | None = None) -> np.ndarray:
+    """One image per wave (edited from ``originals``, if given, as the app's sliders do)."""
+    batches = range(0, len(waves), args.batch_size)
+    emb = torch.cat([pipe.embed_sounds(waves[i:i + args.batch_size],
+                                       None if originals is None else originals[i:i + args.batch_size])
+                     for i in batches])
     return _decode(pipe, emb, args, same_noise=same_noise)
 
 
-def _sweep_images(pipe, sweeps: list[list[np.ndarray]], args) -> list[np.ndarray]:
-    """Each sweep's images from the same noise draws, so the slider is what differs (with
-    several candidates, also which draw each setting keeps)."""
-    return [_generate(pipe, sweep, args, same_noise=True) for sweep in sweeps]
+def _sweep_images(pipe, sweeps: list[list[np.ndarray]], originals: list[np.ndarray],
+                  args) -> list[np.ndarray]:
+    """Each sweep's images (slider edits of its original sound) from the same noise draws, so
+    the slider is what differs (with several candidates, also which draw each setting keeps)."""
+    return [_generate(pipe, sweep, args, same_noise=True, originals=[original] * len(sweep))
+            for sweep, original in zip(sweeps, originals)]
 
 
 def _monotonic(values: list[list[float]]) -> float:
@@ -98,6 +111,42 @@ def _monotonic(values: list[list[float]]) -> float:
     if not valid:
         return 0.0
     return monotonic_fraction(valid) * len(valid) / len(values)
+
+
+def kept_fractions(classes: list[str], counts: list[int], events) -> dict[str, float]:
+    """Fractions of sweep pictures whose ``classes`` / ``counts`` (one list per sound, one
+    reading per slider setting) are the unedited sound's (``events``' ground truth)."""
+    if len(classes) != len(events) or len(counts) != len(events):
+        raise ValueError("one list of readings per event is needed")
+    class_kept = [c == e.cls for cs, e in zip(classes, events) for c in cs]
+    count_kept = [n == e.repetitions for ns, e in zip(counts, events) for n in ns]
+    return {"class": float(np.mean(class_kept)), "count": float(np.mean(count_kept))}
+
+
+def kept_settings() -> dict[str, np.ndarray]:
+    """Slider values of the kept-content sweeps: each slider's whole range, 0 left out."""
+    out = {}
+    for name, (lo, hi) in (("gain_db", GAIN_RANGE_DB), ("semitones", SEMITONE_RANGE)):
+        values = np.linspace(lo, hi, KEPT_STEPS)
+        out[name] = values[values != 0.0]
+    return out
+
+
+def kept_sweeps(pipe, events, waves, args, classifier) -> dict[str, float]:
+    """``sweep_class_kept_frac`` and ``sweep_count_kept_frac`` (module docstring)."""
+    metrics, kept = {}, {"class": [], "count": []}
+    for name, values in kept_settings().items():
+        sweeps = [[edit_sound(w, **{name: v}) for v in values] for w in waves]
+        images = _sweep_images(pipe, sweeps, waves, args)
+        classes = [classifier.predict(torch.from_numpy(ims).permute(0, 3, 1, 2)) for ims in images]
+        counts = [[read_image(im).count for im in ims] for ims in images]
+        slider = "gain" if name == "gain_db" else "semitone"
+        for key, value in kept_fractions(classes, counts, events).items():
+            metrics[f"{slider}_sweep_{key}_kept_frac"] = value
+            kept[key].append(value)
+    # both sliders have as many steps per sound, so the mean of the two is the overall fraction
+    return {"sweep_class_kept_frac": float(np.mean(kept["class"])),
+            "sweep_count_kept_frac": float(np.mean(kept["count"])), **metrics}
 
 
 def _class_fid(feats_gen: np.ndarray, feats_real: np.ndarray, classes: np.ndarray) -> float:
@@ -137,8 +186,8 @@ def run(args) -> dict:
         target_hz = p_lo * (p_hi / p_lo) ** np.linspace(0.1, 0.9, SWEEP_STEPS)
         shifts = 12.0 * np.log2(target_hz / read_pitch(waves[i]))
         semitone_sweeps.append([pitch_shift(waves[i], s) for s in shifts])
-    gain_images = _sweep_images(pipe, gain_sweeps, args)
-    semitone_images = _sweep_images(pipe, semitone_sweeps, args)
+    gain_images = _sweep_images(pipe, gain_sweeps, waves[: args.n_sweep], args)
+    semitone_images = _sweep_images(pipe, semitone_sweeps, [waves[i] for i in sweep_pitched], args)
     sizes = [[math.nan if (r := read_image(im).size) is None else r for im in ims] for ims in gain_images]
     hues = [[_unwrap(read_image(im).hue_deg) for im in ims] for ims in semitone_images]
 
@@ -168,6 +217,7 @@ def run(args) -> dict:
         "n_gain_sweeps": len(gain_sweeps),
         "n_semitone_sweeps": len(semitone_sweeps),
     }
+    metrics |= kept_sweeps(pipe, events[: args.n_sweep], waves[: args.n_sweep], args, classifier)
     if args.oracle:
         emb = torch.cat([pipe.backend.embed_images(real[i:i + args.batch_size])
                          for i in range(0, len(real), args.batch_size)])

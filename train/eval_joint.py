@@ -23,11 +23,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from bgtai.data.events import CLASSES
-from bgtai.data.language import class_prompts
 from bgtai.data.world import SPLITS
 from bgtai.eval import linear_probe_accuracy, retrieval_metrics, zero_shot_accuracy
 from bgtai.joint.data import EventPairs, batch_lengths, collate_world
+from bgtai.joint.heard import class_embeddings
 from bgtai.joint.model import JointModel
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "assets" / "joint"
@@ -73,13 +72,6 @@ def embed_events(model: JointModel, dataset: EventPairs, accelerator=None,
             parts.setdefault(k, []).append(v.cpu())
     model.train(was_training)
     return {k: torch.cat(v) for k, v in parts.items()}
-
-
-@torch.no_grad()
-def class_embeddings(model: JointModel, form: str = "gloss") -> torch.Tensor:
-    """``(classes, dim)``: the normalised mean embedding of each class's prompts."""
-    rows = [model.embed_captions(class_prompts(c), form).mean(dim=0) for c in CLASSES]
-    return torch.nn.functional.normalize(torch.stack(rows), dim=-1).cpu()
 
 
 def joint_metrics(model: JointModel, emb: dict[str, torch.Tensor], *,

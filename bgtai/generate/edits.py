@@ -4,8 +4,11 @@ Both act on the *sound*, before it is embedded: the picture changes because the 
 
 Clamping (documented behaviour, not an error): slider values beyond :data:`GAIN_RANGE_DB` or
 :data:`SEMITONE_RANGE` are clamped to the range, because a UI slider or a script can overshoot and
-a louder-than-loud request has an obvious nearest meaning. Samples pushed beyond full scale by a
-gain are clipped to [-1, 1], as a recorder would. Non-finite slider values raise ``ValueError``.
+a louder-than-loud request has an obvious nearest meaning. A gain that would push samples beyond
+full scale stops at full scale instead: the whole sound is scaled so that its peak is 1 (a
+brick-wall peak normaliser, no clipping), so the sound gets no louder but keeps its waveform;
+clipping would add harmonics, which the model hears as a higher pitch and another timbre.
+Non-finite slider values raise ``ValueError``.
 """
 
 from __future__ import annotations
@@ -81,13 +84,15 @@ def apply_gain(wave, gain_db) -> np.ndarray:
     Returns
     -------
     np.ndarray
-        float32, same length, clipped to [-1, 1].
+        float32, same length, peak at most 1 (a gain beyond full scale stops there, see above).
     """
     return _gain(_wave(wave), clamp_gain(gain_db))
 
 
 def _gain(wave: np.ndarray, gain_db: float) -> np.ndarray:
-    return np.clip(wave * np.float32(10.0 ** (gain_db / 20.0)), -1.0, 1.0)
+    out = wave * np.float32(10.0 ** (gain_db / 20.0))
+    peak = float(np.abs(out).max(initial=0.0))
+    return out / np.float32(peak) if peak > 1.0 else out
 
 
 def pitch_shift(wave, semitones, sr: int = SAMPLE_RATE) -> np.ndarray:

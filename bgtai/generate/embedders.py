@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import torch
 
+from bgtai.data.events import CLASSES
 from bgtai.generate.mapping import EmbeddingMapper
 from bgtai.readers.image import to_uint8_batch
 
@@ -37,6 +38,25 @@ class Embedder(Protocol):
     def embed_gloss(self, glosses: list[str]) -> torch.Tensor:
         """Gloss strings (``"THREE DESC-LOUD WHISTLE"``) -> ``(B, dim)``."""
 
+    def slider_directions(self) -> torch.Tensor | None:
+        """``(k, dim)``: the directions along which loudness and pitch move an embedding (the
+        sliders' directions), or ``None`` where the space has none to name; see
+        :meth:`bgtai.generate.pipeline.SoundToImage.embed_sounds`."""
+
+
+
+UNKNOWN_ID = 1
+"""Id of unknown words in :class:`bgtai.joint.tokens.TokenVocab`."""
+
+
+class UnknownWordsError(ValueError):
+    """A gloss none of whose words the embedding model knows (``words``: the gloss's words)."""
+
+    def __init__(self, words: list[str]):
+        self.words = list(words)
+        super().__init__(f"the model knows none of the words {' '.join(self.words) or '(none)'}: it "
+                         f"only knows the built-in world's sounds ({', '.join(CLASSES)}) and "
+                         "how loud, high and how many they are")
 
 
 def pad_waves(waves: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -82,9 +102,13 @@ class JointEmbedder:
     @torch.no_grad()
     def gloss_embeddings(self, glosses: list[str]) -> torch.Tensor:
         """Joint-space embeddings of gloss strings, before the mapping."""
-        seqs = [self.joint.vocab.ids(g.upper().split()) for g in glosses]
-        if any(len(s) == 0 for s in seqs):
-            raise ValueError("a gloss has no word the joint model knows")
+        seqs = []
+        for gloss in glosses:
+            words = gloss.upper().split()
+            ids = [i for i in self.joint.vocab.ids(words) if i != UNKNOWN_ID]  # unknown: ignored
+            if not ids:
+                raise UnknownWordsError(words)
+            seqs.append(ids)
         lengths = torch.tensor([len(s) for s in seqs])
         ids = torch.zeros(len(seqs), int(lengths.max()), dtype=torch.long)
         for i, s in enumerate(seqs):
@@ -95,6 +119,12 @@ class JointEmbedder:
     @torch.no_grad()
     def embed_audio(self, waves: list[np.ndarray]) -> torch.Tensor:
         return self.audio_mapper(self.audio_embeddings(waves))
+
+    def slider_directions(self) -> torch.Tensor:
+        """The joint model's attribute head reads loudness and pitch position off image and
+        audio embeddings alike with one linear map: its two rows are the sliders' directions
+        (the decoder's image-embedding space *is* the joint image space)."""
+        return self.joint.attributes.levels.weight.detach().float().cpu()
 
     @torch.no_grad()
     def embed_gloss(self, glosses: list[str]) -> torch.Tensor:
