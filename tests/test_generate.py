@@ -134,22 +134,6 @@ def test_sliders_edit_the_sound_and_its_embedding(pipe):
     assert len(higher.wave) == len(base.wave)
 
 
-def test_sliders_move_the_embedding_only_along_the_slider_directions(pipe):
-    """Class and count stay the unedited sound's; hue and size follow the edited sound."""
-    base = pipe(tone(), SR)
-    edited = pipe(tone(), SR, gain_db=-20.0, semitones=12.0)
-    own = pipe.backend.embed_audio([edited.wave])[0]  # the edited sound's own embedding
-    n = len(CLASSES)
-    moved = slice(n, n + 3)  # hue cos, hue sin, size: this space's slider directions
-    torch.testing.assert_close(edited.source_embedding[moved], own[moved])
-    kept = torch.ones(ATTRIBUTE_DIM, dtype=torch.bool)
-    kept[moved] = False
-    torch.testing.assert_close(edited.source_embedding[kept], base.source_embedding[kept])
-    assert not torch.allclose(own[kept], base.source_embedding[kept])  # it would have drifted
-    # without the original, or on a backend naming no directions, the sound's own embedding
-    torch.testing.assert_close(pipe.embed_sounds([edited.wave])[0], own)
-
-
 def test_extreme_sliders_are_clamped(pipe):
     a = pipe(tone(), SR, gain_db=1e4, semitones=-1e4)
     b = pipe(tone(), SR, gain_db=30.0, semitones=-24.0)

@@ -87,22 +87,18 @@ def _decode(pipe: SoundToImage, emb: torch.Tensor, args, *, same_noise=False) ->
         for i in range(0, len(emb), args.batch_size)])
 
 
-def _generate(pipe: SoundToImage, waves: list[np.ndarray], args, *, same_noise=False,
-              originals: list[np.ndarray] | None = None) -> np.ndarray:
-    """One image per wave (edited from ``originals``, if given, as the app's sliders do)."""
+def _generate(pipe: SoundToImage, waves: list[np.ndarray], args, *,
+              same_noise=False) -> np.ndarray:
+    """One image per wave, embedded as the app embeds an edited sound."""
     batches = range(0, len(waves), args.batch_size)
-    emb = torch.cat([pipe.embed_sounds(waves[i:i + args.batch_size],
-                                       None if originals is None else originals[i:i + args.batch_size])
-                     for i in batches])
+    emb = torch.cat([pipe.backend.embed_audio(waves[i:i + args.batch_size]) for i in batches])
     return _decode(pipe, emb, args, same_noise=same_noise)
 
 
-def _sweep_images(pipe, sweeps: list[list[np.ndarray]], originals: list[np.ndarray],
-                  args) -> list[np.ndarray]:
+def _sweep_images(pipe, sweeps: list[list[np.ndarray]], args) -> list[np.ndarray]:
     """Each sweep's images (slider edits of its original sound) from the same noise draws, so
     the slider is what differs (with several candidates, also which draw each setting keeps)."""
-    return [_generate(pipe, sweep, args, same_noise=True, originals=[original] * len(sweep))
-            for sweep, original in zip(sweeps, originals)]
+    return [_generate(pipe, sweep, args, same_noise=True) for sweep in sweeps]
 
 
 def _monotonic(values: list[list[float]]) -> float:
@@ -137,7 +133,7 @@ def kept_sweeps(pipe, events, waves, args, classifier) -> dict[str, float]:
     metrics, kept = {}, {"class": [], "count": []}
     for name, values in kept_settings().items():
         sweeps = [[edit_sound(w, **{name: v}) for v in values] for w in waves]
-        images = _sweep_images(pipe, sweeps, waves, args)
+        images = _sweep_images(pipe, sweeps, args)
         classes = [classifier.predict(torch.from_numpy(ims).permute(0, 3, 1, 2)) for ims in images]
         counts = [[read_image(im).count for im in ims] for ims in images]
         slider = "gain" if name == "gain_db" else "semitone"
@@ -186,8 +182,8 @@ def run(args) -> dict:
         target_hz = p_lo * (p_hi / p_lo) ** np.linspace(0.1, 0.9, SWEEP_STEPS)
         shifts = 12.0 * np.log2(target_hz / read_pitch(waves[i]))
         semitone_sweeps.append([pitch_shift(waves[i], s) for s in shifts])
-    gain_images = _sweep_images(pipe, gain_sweeps, waves[: args.n_sweep], args)
-    semitone_images = _sweep_images(pipe, semitone_sweeps, [waves[i] for i in sweep_pitched], args)
+    gain_images = _sweep_images(pipe, gain_sweeps, args)
+    semitone_images = _sweep_images(pipe, semitone_sweeps, args)
     sizes = [[math.nan if (r := read_image(im).size) is None else r for im in ims] for ims in gain_images]
     hues = [[_unwrap(read_image(im).hue_deg) for im in ims] for ims in semitone_images]
 

@@ -19,7 +19,6 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from bgtai.audio import LogMel
-from bgtai.data.events import CLASSES
 from bgtai.generate.attributes import ATTRIBUTE_DIM, attribute_embedding
 from bgtai.generate.embedders import pad_waves
 from bgtai.generate.mapping import EmbeddingMapper, MapperConfig
@@ -150,11 +149,6 @@ class WorldAttributeEmbedder:
     @torch.no_grad()
     def embed_audio(self, waves: list[np.ndarray]) -> torch.Tensor:
         return self.audio(*pad_waves(waves))
-
-    def slider_directions(self) -> torch.Tensor:
-        """Hue (cos, sin) and size are coordinates of this embedding: those three axes."""
-        n = len(CLASSES)
-        return torch.eye(ATTRIBUTE_DIM)[n:n + 3]
 
     @torch.no_grad()
     def embed_gloss(self, glosses: list[str]) -> torch.Tensor:

@@ -23,8 +23,7 @@ from bgtai.generate.unet import ImageDecoder
 class Backend(Embedder, Protocol):
     """An :class:`~bgtai.generate.embedders.Embedder` that can also draw pictures.
 
-    ``embed_gloss`` raises ``ValueError`` on a backend without a gloss route;
-    ``slider_directions`` is ``None`` on one whose space names no loudness or pitch direction.
+    ``embed_gloss`` raises ``ValueError`` on a backend without a gloss route.
     """
 
     @property
@@ -68,9 +67,6 @@ class EmbeddedBackend:
 
     def embed_gloss(self, glosses: list[str]) -> torch.Tensor:
         return self.embedder.embed_gloss(glosses)
-
-    def slider_directions(self) -> torch.Tensor | None:
-        return self.embedder.slider_directions()
 
     @property
     def noise_shape(self) -> tuple[int, int, int]:

@@ -38,11 +38,6 @@ class Embedder(Protocol):
     def embed_gloss(self, glosses: list[str]) -> torch.Tensor:
         """Gloss strings (``"THREE DESC-LOUD WHISTLE"``) -> ``(B, dim)``."""
 
-    def slider_directions(self) -> torch.Tensor | None:
-        """``(k, dim)``: the directions along which loudness and pitch move an embedding (the
-        sliders' directions), or ``None`` where the space has none to name; see
-        :meth:`bgtai.generate.pipeline.SoundToImage.embed_sounds`."""
-
 
 
 UNKNOWN_ID = 1
@@ -119,12 +114,6 @@ class JointEmbedder:
     @torch.no_grad()
     def embed_audio(self, waves: list[np.ndarray]) -> torch.Tensor:
         return self.audio_mapper(self.audio_embeddings(waves))
-
-    def slider_directions(self) -> torch.Tensor:
-        """The joint model's attribute head reads loudness and pitch position off image and
-        audio embeddings alike with one linear map: its two rows are the sliders' directions
-        (the decoder's image-embedding space *is* the joint image space)."""
-        return self.joint.attributes.levels.weight.detach().float().cpu()
 
     @torch.no_grad()
     def embed_gloss(self, glosses: list[str]) -> torch.Tensor:

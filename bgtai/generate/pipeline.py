@@ -206,30 +206,6 @@ class SoundToImage:
         best = score.nan_to_num(nan=-2.0).argmax(dim=1).cpu().numpy()  # below any cosine
         return images.reshape(len(embeddings), k, *images.shape[1:])[np.arange(len(embeddings)), best]
 
-    def embed_sounds(self, edited: list[np.ndarray],
-                     originals: list[np.ndarray] | None = None) -> torch.Tensor:
-        """``(B, dim)`` embeddings of slider-edited sounds, given their unedited ``originals``.
-
-        The sliders should change only what they say (size and hue), while an edited sound's
-        own embedding also drifts in class and count: a sound shifted two octaves or 30 dB
-        quieter is, to the audio encoder, another kind of sound. So the edit moves the
-        original's embedding only along the backend's :meth:`slider_directions` (the orthogonal
-        projection of the difference onto their span): loudness and pitch follow the edited
-        sound, everything else (class, count) stays the original's. A sound equal to its
-        original (sliders at 0) keeps its own embedding; without ``originals``, or on a backend
-        without slider directions, the edited sounds' own embeddings are returned.
-        """
-        emb = self.backend.embed_audio(edited)
-        directions = self.backend.slider_directions()
-        if originals is None or directions is None:
-            return emb
-        if len(originals) != len(edited):
-            raise ValueError("one original per edited sound is needed")
-        base = self.backend.embed_audio(originals)
-        d = directions.to(emb.device, emb.dtype)
-        projector = torch.linalg.pinv(d) @ d  # (dim, dim), onto the span of the directions
-        return base + (emb - base) @ projector
-
     # -- entry points ---------------------------------------------------------------------------
 
     def __call__(self, audio: AudioSource, sr: int | None = None, *, gain_db: float = 0.0,
@@ -254,7 +230,7 @@ class SoundToImage:
         weight = check_mix(mix_image, mix_weight)
         wave = load_audio(audio, sr)
         edited = edit_sound(wave, gain_db=gain_db, semitones=semitones)
-        source = self.embed_sounds([edited], [wave])[0]
+        source = self.backend.embed_audio([edited])[0]
         embedding, image = self._draw(source, mix_image, weight, steps=steps, seed=seed,
                                       guidance_scale=guidance_scale, candidates=candidates)
         return GenerationResult(image, edited, source, embedding, original=wave)

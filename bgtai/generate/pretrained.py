@@ -124,11 +124,6 @@ class UnclipBackend:
         encoder = self.pipe.image_encoder
         return encoder(pixels.to(encoder.device, encoder.dtype)).image_embeds.float().cpu()
 
-    def slider_directions(self) -> None:
-        """CLIP's image space names no loudness or pitch direction: the sliders act through the
-        edited sound's own embedding."""
-        return None
-
     def embed_audio(self, waves: list[np.ndarray]) -> torch.Tensor:
         """``(B, dim)``: the projector's embeddings of ``waves``, each rescaled to
         :attr:`image_embed_norm`."""
