@@ -60,18 +60,24 @@ def add_arguments(parser) -> None:
                              "(NAME<TAB>transcript); adds the real_speech_* keys")
 
 
-def read_pairs(path: Path) -> list[tuple[str, str]]:
-    """``text<TAB>gloss`` lines; a clear error for a missing file or a malformed line."""
-    if not path.is_file():
-        raise SystemExit(f"pairs file not found: {path}")
-    pairs = []
+def _tsv_pairs(path: Path, what: str) -> list[tuple[int, str, str]]:
+    """``(line number, first, second)`` of each non-empty ``first<TAB>second`` line of ``path``;
+    a clear error for a malformed line (``what`` names the columns in it)."""
+    rows = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if line.strip():
             parts = line.split("\t")
             if len(parts) != 2:
-                raise SystemExit(f"{path}:{n}: expected text<TAB>gloss")
-            pairs.append((parts[0], parts[1]))
-    return pairs
+                raise SystemExit(f"{path}:{n}: expected {what}")
+            rows.append((n, parts[0], parts[1]))
+    return rows
+
+
+def read_pairs(path: Path) -> list[tuple[str, str]]:
+    """``text<TAB>gloss`` lines; a clear error for a missing file or a malformed line."""
+    if not path.is_file():
+        raise SystemExit(f"pairs file not found: {path}")
+    return [(text, gloss) for _, text, gloss in _tsv_pairs(path, "text<TAB>gloss")]
 
 
 def read_speech_dir(folder: Path) -> list[tuple[Path, str]]:
@@ -80,15 +86,13 @@ def read_speech_dir(folder: Path) -> list[tuple[Path, str]]:
     if not table.is_file():
         raise SystemExit(f"{folder} has no transcripts.tsv (NAME<TAB>transcript per line)")
     items = []
-    for n, line in enumerate(table.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            parts = line.split("\t")
-            if len(parts) != 2 or not parts[1].strip():
-                raise SystemExit(f"{table}:{n}: expected NAME<TAB>transcript")
-            wav = folder / f"{parts[0]}.wav"
-            if not wav.is_file():
-                raise SystemExit(f"{table}:{n}: {wav.name} is missing")
-            items.append((wav, parts[1].strip()))
+    for n, name, transcript in _tsv_pairs(table, "NAME<TAB>transcript"):
+        if not transcript.strip():
+            raise SystemExit(f"{table}:{n}: expected NAME<TAB>transcript")
+        wav = folder / f"{name}.wav"
+        if not wav.is_file():
+            raise SystemExit(f"{table}:{n}: {wav.name} is missing")
+        items.append((wav, transcript.strip()))
     if not items:
         raise SystemExit(f"{table} lists no recordings")
     return items
