@@ -145,7 +145,8 @@ class AudioCaptioner(nn.Module, SafeModelHubMixin, library_name="bgtai",
         ids = self.gloss.greedy(memory, pad, max_len=self.config.max_len)
         attention = None
         if with_attention:  # the decoder's own teacher-forced pass over what it emitted
-            prev = torch.cat([torch.full_like(ids[:, :1], self.gloss.config.bos_id), ids[:, :-1]], 1)
+            bos = torch.full_like(ids[:, :1], self.gloss.config.bos_id)
+            prev = torch.cat([bos, ids[:, :-1]], 1)
             attention = self.gloss.decode(prev, memory, pad, need_weights=True)[1]
         out = []
         for row, seq in enumerate(ids.tolist()):

@@ -18,7 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 from bgtai.data.clips import sample_events
-from bgtai.data.events import CLASSES, LOUDNESS_LEVELS, PITCH_LEVELS, Event
+from bgtai.data.events import CLASSES, Event
 from bgtai.data.language import (
     CLASS_NOUNS,
     LOUDNESS_WORDS,
@@ -89,7 +89,8 @@ def phrase_table() -> dict[tuple[str, ...], tuple[str, object]]:
         for w in words:
             table.setdefault(_gloss_tokens(w, "a clap {}"), ("count", n))
     table[_gloss_tokens("a single", "{} clap")] = ("count", 1)
-    for joiner, context in (("together", "a clap {} with a bell"), ("along", "a clap {} with a bell"),
+    for joiner, context in (("together", "a clap {} with a bell"),
+                            ("along", "a clap {} with a bell"),
                             ("same", "a clap and at the {} time a bell")):
         table[_gloss_tokens(joiner, context)] = ("overlap", True)
     table.pop((), None)

@@ -24,7 +24,8 @@ def _check(hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> None:
     if isinstance(hyps, str) or not len(hyps):
         raise ValueError("hyps must be a non-empty list of captions")
     if len(hyps) != len(refs):
-        raise ValueError(f"hyps and refs must have the same length, got {len(hyps)} and {len(refs)}")
+        raise ValueError(f"hyps and refs must have the same length, "
+                         f"got {len(hyps)} and {len(refs)}")
     for i, (h, r) in enumerate(zip(hyps, refs)):
         if not isinstance(h, str):
             raise ValueError(f"hyps[{i}] must be a string, got {type(h).__name__}")
