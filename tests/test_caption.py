@@ -16,6 +16,7 @@ from bgtai.caption.words import (
     CaptionVocab,
     HeardEvent,
     attribute_hits,
+    attribute_table,
     caption_vocab,
     english,
     parse_gloss,
@@ -51,7 +52,10 @@ def test_attribute_hits_count_wrong_and_missing_events():
     right = parse_gloss("THREE DESC-LOUD DESC-HIGH WHISTLE DESC-THEN DESC-QUIET CLAP")
     assert attribute_hits(right, truth) == (7, 7)
     # wrong count and pitch on the first event, the second left out: 2 of 4, then 0 of 3
-    assert attribute_hits(parse_gloss("TWO DESC-LOUD DESC-LOW WHISTLE"), truth) == (2, 7)
+    wrong = parse_gloss("TWO DESC-LOUD DESC-LOW WHISTLE")
+    assert attribute_hits(wrong, truth) == (2, 7)
+    assert attribute_table(wrong, truth) == {"cls": (1, 2), "count": (0, 2), "loudness": (1, 2),
+                                             "pitch": (0, 1)}
     assert parse_gloss("") == [] and english([]) == ""
 
 

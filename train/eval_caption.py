@@ -4,8 +4,9 @@
 clip (1-10 s, 1-3 events, content cells of the chosen split) is captioned greedily and scored
 against all its reference glosses (:mod:`bgtai.caption.data`). ``attribute_acc``: the class,
 count, loudness-level and pitch-level words of every true event, read back from the caption
-(:func:`bgtai.caption.words.attribute_hits`); ``event_count_acc``: captions naming exactly as
-many events as the clip holds.
+(:func:`bgtai.caption.words.attribute_table`; ``class_acc``, ``count_acc``, ``loudness_acc``,
+``pitch_acc`` each alone); ``event_count_acc``: captions naming exactly as many events as the
+clip holds.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import torch
 
 from bgtai.caption.data import CaptionItems, collate_captions
 from bgtai.caption.model import AudioCaptioner
-from bgtai.caption.words import attribute_hits
+from bgtai.caption.words import attribute_table
 from bgtai.eval.captioning import caption_metrics
 
 
@@ -26,7 +27,8 @@ def score(model: AudioCaptioner, items: CaptionItems, batch_size: int = 64,
     """Caption every item greedily and score the captions (the model is left in eval mode)."""
     model.eval()
     device = model.frame_proj.weight.device
-    hyps, right, total, same_count = [], 0, 0, 0
+    hyps, same_count = [], 0
+    hits = {name: [0, 0] for name in ("cls", "count", "loudness", "pitch")}
     for start in range(0, len(items), batch_size):
         chunk = range(start, min(start + batch_size, len(items)))
         batch = collate_captions([items[i] for i in chunk])
@@ -34,12 +36,15 @@ def score(model: AudioCaptioner, items: CaptionItems, batch_size: int = 64,
                                   batch["clip"].to(device))
         for k, cap in enumerate(captions):
             events = items.events[start + k]
-            r, t = attribute_hits(cap.events, events)
-            right, total = right + r, total + t
+            for name, (r, t) in attribute_table(cap.events, events).items():
+                hits[name][0] += r
+                hits[name][1] += t
             same_count += len(cap.events) == len(events)
             hyps.append(cap.gloss)
     metrics = caption_metrics(hyps, items.references, meteor=meteor)
-    metrics["attribute_acc"] = right / total
+    metrics["attribute_acc"] = sum(r for r, _ in hits.values()) / sum(t for _, t in hits.values())
+    for name, (r, t) in hits.items():
+        metrics[f"{'class' if name == 'cls' else name}_acc"] = r / max(t, 1)
     metrics["event_count_acc"] = same_count / len(items)
     return metrics
 

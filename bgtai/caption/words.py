@@ -160,20 +160,26 @@ def english(events: Sequence[HeardEvent]) -> str:
     return "".join(parts)
 
 
-def attribute_hits(predicted: Sequence[HeardEvent], truth: Sequence[Event]) -> tuple[int, int]:
-    """``(right, total)`` attribute words, event by event in onset order: class, count and
-    loudness level for every true event, pitch level for pitched ones. A true event the caption
-    leaves out gets all its attributes wrong; extra events in the caption cost nothing here
+def attribute_table(predicted: Sequence[HeardEvent], truth: Sequence[Event]
+                    ) -> dict[str, tuple[int, int]]:
+    """``{attribute: (right, total)}`` event by event in onset order: class, count and loudness
+    level for every true event, pitch level for pitched ones. A true event the caption leaves
+    out gets all its attributes wrong; extra events in the caption cost nothing here
     (``event_count_acc`` measures those)."""
-    right = total = 0
+    table = {name: [0, 0] for name in ("cls", "count", "loudness", "pitch")}
     for k, event in enumerate(sorted(truth, key=lambda e: e.onset_s)):
         want = HeardEvent.of(event)
         got = predicted[k] if k < len(predicted) else None
-        names = ("cls", "count", "loudness") + (("pitch",) if want.pitch is not None else ())
-        total += len(names)
-        if got is not None:
-            right += sum(getattr(got, a) == getattr(want, a) for a in names)
-    return right, total
+        for name in ("cls", "count", "loudness") + (("pitch",) if want.pitch else ()):
+            table[name][1] += 1
+            table[name][0] += got is not None and getattr(got, name) == getattr(want, name)
+    return {name: (right, total) for name, (right, total) in table.items()}
+
+
+def attribute_hits(predicted: Sequence[HeardEvent], truth: Sequence[Event]) -> tuple[int, int]:
+    """``(right, total)`` attribute words over all of :func:`attribute_table`."""
+    table = attribute_table(predicted, truth).values()
+    return sum(r for r, _ in table), sum(t for _, t in table)
 
 
 def caption_vocab(seed: int = 0, n: int = 4000) -> list[str]:
