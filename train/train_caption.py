@@ -7,8 +7,9 @@ clips (1-10 s, 1-3 events) and single events of the train split, each with up to
 clips are captioned; the epoch with the best val CIDEr-D is kept in ``DIR/model`` (the test
 split is for ``python -m train.evaluate caption`` only).
 
-CPU recipe of the bundled ``assets/caption`` (about 15 minutes on the shared 2-core machine;
-figures in docs/caption.md)::
+CPU recipe of the bundled ``assets/caption`` (12 epochs of 125 steps, about 2 s a step on the
+shared 2-core machine; the bundled run was stopped after epoch 8, see its model card and
+docs/caption.md)::
 
     python -m train.train_caption --output-dir runs/caption --cpu --torch-threads 1 \
         --num-workers 2
