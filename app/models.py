@@ -82,6 +82,16 @@ def listener():
 
 
 @functools.cache
+def audio_captioner():
+    """The audio captioner (sound -> gloss caption), :mod:`bgtai.caption`."""
+    from bgtai.caption.model import AudioCaptioner
+
+    return _load("audio captioner", "BGTAI_CAPTION_MODEL", ASSETS / "caption",
+                 lambda where: AudioCaptioner.from_pretrained(where).eval(),
+                 "Train it with `python -m train.train_caption --output-dir runs/caption`")
+
+
+@functools.cache
 def sound_to_image() -> SoundToImage:
     """The Sound -> Image pipeline (:class:`bgtai.generate.SoundToImage`) over the active
     profile's backend."""

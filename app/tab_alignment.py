@@ -12,13 +12,14 @@ from bgtai.align.dtw import path_to_matrix
 from bgtai.align.losses import probability_losses
 from bgtai.align.sequences import align_sounds, align_texts
 from bgtai.audio import SAMPLE_RATE, load_audio
+from bgtai.caption.model import caption_waveform
 from bgtai.data.clips import FPS
 from bgtai.data.world import WorldDataset
 from bgtai.gloss import english_to_gloss
 from bgtai.joint.inspect import inspect_clip
 
 from .errors import clear_on_failure, user_errors
-from .models import MODEL_QUEUE, gloss_translator, joint_model
+from .models import MODEL_QUEUE, audio_captioner, gloss_translator, joint_model
 from .plots import cost_path_figure, selection_figure, spectrogram_figure
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
@@ -141,8 +142,14 @@ def inspect_world_clip(split: str, index: float):
     right = int((view.selected & view.truth).sum())
     on_path = int((view.dtw_path & view.truth).sum())
     heard = ", ".join(f"{e.repetitions} x {e.cls}" for e in clip.events) or "nothing"
+    try:
+        caption = caption_waveform(audio_captioner(), clip.audio)
+        said = f"`{caption.gloss}` ({caption.text or 'no event named'})"
+    except ValueError as exc:  # no captioner bundled: the rest of the view still works
+        said = str(exc)
     summary = _summary([
         ("clip", f"{clip.duration_s:.2f} s, {len(clip.frames)} frames; heard: {heard}"),
+        ("the captioner hears", said),
         ("true (segment, frame) pairs", str(true_pairs)),
         ("DTW path cells that are true pairs", f"{on_path} of {int(view.dtw_path.sum())}"),
         ("DS-Net selected pairs that are true", f"{right} of {chosen}"),

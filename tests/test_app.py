@@ -178,6 +178,7 @@ def test_world_clip_inspection(client):
     audio, frames, figure, summary = client.predict("test", 3, api_name="/inspect_clip")
     assert audio and frames and figure
     assert "DS-Net vs DTW path: CE (eq. 5)" in summary and "true (segment, frame) pairs" in summary
+    assert "the captioner hears" in summary
 
 
 @pytest.mark.parametrize("split,index,match", [("train", 0, "not in the list of choices"),

@@ -1,4 +1,4 @@
-"""Evaluate the embedded models: ``python -m train.evaluate {gloss,joint,generation,heard} --json PATH``.
+"""Evaluate the embedded models: ``python -m train.evaluate {gloss,joint,generation,heard,caption} --json PATH``.
 
 Each subcommand lives in its own module (``train/eval_<name>.py``) exposing
 ``add_arguments(parser)`` and ``run(args) -> dict``; this file only dispatches, prints the flat
@@ -19,6 +19,7 @@ TASKS = {
     "joint": "train.eval_joint",
     "generation": "train.eval_generation",
     "heard": "train.eval_heard",
+    "caption": "train.eval_caption",
 }
 
 

@@ -235,6 +235,11 @@ class Langue2Gloss(nn.Module, SafeModelHubMixin, library_name="bgtai",
         x, pad = self.speech(wave, n_samples)
         return self._encode(x, pad, SPEECH), pad
 
+    def encode_features(self, x: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        """Encode features another front-end already brought to ``d_model`` (``(B, N, d)``,
+        e.g. the joint audio encoder's frames for the captioner) as the speech modality."""
+        return self._encode(x, pad, SPEECH)
+
     @staticmethod
     def pooled(memory: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
         """``h_L`` of eq. 1: the masked mean of the encoder outputs, ``(B, d)``."""

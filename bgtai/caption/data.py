@@ -1,0 +1,136 @@
+"""Captioning data from the world: clips (1-10 s, 1-3 events) or single events, each with the
+frozen audio features the captioner reads and every reference gloss.
+
+References: a content cell has many equally right descriptions (synonyms, count phrasings,
+word orders, joiners, :mod:`bgtai.data.language`); ``references`` of them are drawn per item
+from a stream of its own (never the world's audio stream), glossed by the rules, and the
+distinct ones kept. Training picks one of them at random at every step; evaluation scores a
+caption against all of them, as captioning benchmarks score against all their annotators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from bgtai.caption.words import CaptionVocab
+from bgtai.data.events import Event
+from bgtai.data.language import describe_events
+from bgtai.data.world import SPLITS, WorldDataset
+from bgtai.gloss import english_to_gloss
+
+_SALT = 19  # the caption streams' own salt (the joint data uses 1 and 2)
+
+
+def reference_glosses(events: Sequence[Event], split: str, index: int, seed: int = 0,
+                      references: int = 20) -> list[str]:
+    """The distinct glosses of ``references`` descriptions of item ``index``'s events."""
+    texts = [describe_events(events, np.random.default_rng([seed, SPLITS.index(split), index,
+                                                            _SALT, k]))
+             for k in range(references)]
+    return list(dict.fromkeys(english_to_gloss(t) for t in texts))
+
+
+class _Synth(Dataset):
+    """``(audio, events)`` of a world's items, so a DataLoader can render them in workers."""
+
+    def __init__(self, world: WorldDataset):
+        self.world = world
+
+    def __len__(self) -> int:
+        return len(self.world)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, tuple[Event, ...]]:
+        if self.world.kind == "clip":
+            clip = self.world.clip(index)
+            return clip.audio, clip.events
+        event, audio, _ = self.world.event(index)
+        return audio, (event,)
+
+
+class CaptionItems(Dataset):
+    """``n`` world items of a split with their frozen features and reference glosses.
+
+    Items are rendered once (``workers`` processes) and their features computed once by
+    ``model.audio_features`` (the encoder is frozen, so this equals computing them every
+    step). Each item is a dict: ``frames (F, width)``, ``clip (audio_dim,)``, ``gloss_ids
+    (K, L)`` (the K references, ``<s> ... </s>`` zero-padded).
+
+    Parameters
+    ----------
+    model : AudioCaptioner
+    split : {"train", "val", "test"}
+    n : int
+    kind : {"clip", "event"}
+    clip_seconds : (float, float)
+        Clip durations for ``kind="clip"``.
+    references : int
+        Descriptions drawn per item (distinct glosses kept).
+    """
+
+    def __init__(self, model, split: str, n: int, *, seed: int = 0, kind: str = "clip",
+                 clip_seconds: tuple[float, float] = (1.0, 10.0), references: int = 20,
+                 workers: int = 0, batch_size: int = 32):
+        if kind not in ("clip", "event"):
+            raise ValueError(f"kind must be 'clip' or 'event', got {kind!r}")
+        # frames are not needed: the smallest image size makes clips cheapest to render; the
+        # audio and events do not depend on it
+        world = WorldDataset(split, n, seed=seed, kind=kind, image_size=32,
+                             clip_seconds=clip_seconds)
+        vocab: CaptionVocab = model.vocab
+        self.events: list[tuple[Event, ...]] = []
+        self.references: list[list[str]] = []
+        self.items: list[dict[str, torch.Tensor]] = []
+        loader = DataLoader(_Synth(world), batch_size=batch_size, num_workers=workers,
+                            collate_fn=list)
+        device = model.frame_proj.weight.device
+        for batch in loader:
+            waves = [torch.from_numpy(a) for a, _ in batch]
+            lengths = torch.tensor([len(w) for w in waves])
+            padded = torch.nn.utils.rnn.pad_sequence(waves, batch_first=True)
+            frames, mask, clip = model.audio_features(padded.to(device), lengths.to(device))
+            for row, (_, events) in enumerate(batch):
+                index = len(self.items)
+                refs = reference_glosses(events, split, index, seed, references)
+                ids = [torch.tensor(vocab.encode(r)) for r in refs]
+                self.events.append(events)
+                self.references.append(refs)
+                self.items.append({
+                    "frames": frames[row, : int(mask[row].sum())].cpu(),
+                    "clip": clip[row].cpu(),
+                    "gloss_ids": torch.nn.utils.rnn.pad_sequence(ids, batch_first=True),
+                })
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return self.items[index]
+
+
+def collate_captions(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Pad a list of :class:`CaptionItems` items: ``frames (B, F, w)``, ``mask (B, F)``,
+    ``clip (B, d)``, ``gloss_ids (B, K, L)`` and ``n_refs (B,)``."""
+    frames = torch.nn.utils.rnn.pad_sequence([i["frames"] for i in items], batch_first=True)
+    n = torch.tensor([len(i["frames"]) for i in items])
+    k = max(len(i["gloss_ids"]) for i in items)
+    length = max(i["gloss_ids"].shape[1] for i in items)
+    ids = torch.zeros(len(items), k, length, dtype=torch.int64)
+    for row, item in enumerate(items):
+        g = item["gloss_ids"]
+        ids[row, : g.shape[0], : g.shape[1]] = g
+    return {"frames": frames, "mask": torch.arange(frames.shape[1])[None] < n[:, None],
+            "clip": torch.stack([i["clip"] for i in items]), "gloss_ids": ids,
+            "n_refs": torch.tensor([len(i["gloss_ids"]) for i in items])}
+
+
+def pick_references(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """One reference per item, drawn with the global torch RNG (saved in every checkpoint, so
+    a resumed run draws what the uninterrupted one would): ``(B, L)`` ids."""
+    n = batch["n_refs"]
+    pick = (torch.rand(len(n)) * n.cpu()).long().to(n.device)
+    ids = batch["gloss_ids"][torch.arange(len(n), device=n.device), pick]
+    return ids[:, : int((ids != 0).sum(1).max())]
