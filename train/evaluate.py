@@ -1,4 +1,4 @@
-"""Evaluate the embedded models: ``python -m train.evaluate {gloss,joint,generation} --json PATH``.
+"""Evaluate the embedded models: ``python -m train.evaluate {gloss,joint,generation,real-sounds}``.
 
 Each subcommand lives in its own module (``train/eval_<name>.py``) exposing
 ``add_arguments(parser)`` and ``run(args) -> dict``; this file only dispatches, prints the flat
@@ -18,6 +18,7 @@ TASKS = {
     "gloss": "train.eval_gloss",
     "joint": "train.eval_joint",
     "generation": "train.eval_generation",
+    "real-sounds": "train.eval_real",
 }
 
 

@@ -1,0 +1,84 @@
+"""Choose the open-set threshold on a real-sound dev set and write ``open_set.json``.
+
+    python -m train.calibrate_open_set --dir runs/real_sounds --out assets/joint/open_set.json
+
+In-world examples are the recordings in ``DIR/<class>/``, out-of-world ones those in
+``DIR/other/`` (the layout of ``train.evaluate real-sounds``). The threshold maximises balanced
+accuracy between the two (:func:`bgtai.joint.open_set.choose_threshold`), so the dev set's own
+accept/reject rates at it are *dev* figures, not test figures. ``--world-val N`` also reports the
+share of N world val sounds (the app's examples are world sounds) that the threshold accepts.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bgtai.data.world import WorldDataset
+from bgtai.joint.model import JointModel
+from bgtai.joint.open_set import (DEFAULT_JOINT, SCORES, OpenSetCalibration, audio_gloss_scale,
+                                  choose_threshold, class_embeddings, open_set_scores)
+from train.common import write_metrics
+from train.eval_real import OTHER, list_clips, load_clips
+
+
+def calibrate(model: JointModel, waves: list[np.ndarray], folders: list[str], score: str,
+              chosen_on: str) -> tuple[OpenSetCalibration, dict]:
+    """The calibration and the dev figures at its threshold."""
+    classes, scale = class_embeddings(model), audio_gloss_scale(model)
+    cosines = torch.stack([model.embed_waveform(w).cpu() for w in waves]) @ classes.T
+    s = open_set_scores(cosines, scale, score).numpy()
+    inside = np.array([f != OTHER for f in folders])
+    threshold = choose_threshold(s[inside], s[~inside])
+    calibration = OpenSetCalibration(score, threshold, chosen_on)
+    return calibration, {"dev_in_world_accept_frac": float((s[inside] >= threshold).mean()),
+                         "dev_other_reject_frac": float((s[~inside] < threshold).mean())}
+
+
+def world_accept_frac(model: JointModel, calibration: OpenSetCalibration, n: int) -> float:
+    """Share of ``n`` world val sounds called in-world at the calibrated threshold."""
+    ds = WorldDataset("val", n, seed=0, kind="event")
+    waves = [ds.event(i)[1].astype(np.float32) for i in range(n)]
+    cosines = torch.stack([model.embed_waveform(w).cpu() for w in waves]) @ class_embeddings(model).T
+    s = open_set_scores(cosines, audio_gloss_scale(model), calibration.score).numpy()
+    return float((s >= calibration.threshold).mean())
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--dir", type=Path, required=True, help="real-sound dev set")
+    parser.add_argument("--joint", default=str(DEFAULT_JOINT), help="JointModel folder")
+    parser.add_argument("--score", choices=SCORES, default="max_cosine")
+    parser.add_argument("--out", type=Path, required=True, help="open_set.json to write")
+    parser.add_argument("--max-seconds", type=float, default=10.0)
+    parser.add_argument("--world-val", type=int, default=200, help="world val sounds checked (0: none)")
+    parser.add_argument("--json", type=Path, help="write the dev figures here")
+    args = parser.parse_args(argv)
+    waves, folders, failed = load_clips(list_clips(args.dir), args.max_seconds)
+    if OTHER not in folders or all(f == OTHER for f in folders):
+        raise SystemExit(f"{args.dir} needs readable recordings in class folders and in {OTHER}/")
+    model = JointModel.from_pretrained(args.joint)
+    n_in = sum(f != OTHER for f in folders)
+    calibration, metrics = calibrate(
+        model, waves, folders, args.score,
+        f"{args.dir.name}: {n_in} real class recordings vs {len(folders) - n_in} in {OTHER}/ "
+        "(scripts/make_sound_devset.py), threshold at the best balanced accuracy")
+    if args.world_val > 0:
+        metrics["world_val_accept_frac"] = world_accept_frac(model, calibration, args.world_val)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    calibration.save(args.out)
+    metrics = {"score": calibration.score, "threshold": calibration.threshold, **metrics,
+               "n_unreadable": len(failed)}
+    for key, value in metrics.items():
+        print(f"{key:28s} {value}")
+    if args.json:
+        write_metrics(args.json, metrics)
+    return metrics
+
+
+if __name__ == "__main__":
+    main()
