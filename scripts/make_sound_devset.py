@@ -113,17 +113,30 @@ def label(path: str) -> str | None:
     return "other" if re.search(OTHER_RULES, low) else None
 
 
-def _round_robin(paths: list[str], k: int) -> list[str]:
-    """Up to ``k`` paths, one from each source folder in turn (sorted, so reproducible)."""
+def _interleave(items: list[str], key) -> list[str]:
+    """``items`` reordered to take one from each ``key`` group in turn (groups sorted)."""
     groups: dict[str, list[str]] = defaultdict(list)
-    for p in sorted(paths):
-        groups[p.rsplit("/", 1)[0]].append(p)
+    for item in items:
+        groups[key(item)].append(item)
     queues = [groups[g] for g in sorted(groups)]
     out: list[str] = []
+    while any(queues):
+        out += [q.pop(0) for q in queues if q]
+    return out
+
+
+def _round_robin(keys: list[str], k: int) -> list[str]:
+    """Up to ``k`` of the ``package:path`` keys, one package at a time and, inside a package,
+    one source folder at a time, so that no package or folder dominates a class (sorted first,
+    so the choice is reproducible)."""
+    by_package: dict[str, list[str]] = defaultdict(list)
+    for key in sorted(keys):
+        by_package[key.split(":", 1)[0]].append(key)
+    per_package = {p: _interleave(v, lambda s: s.rsplit("/", 1)[0]) for p, v in by_package.items()}
+    queues = [per_package[p] for p in sorted(per_package)]
+    out: list[str] = []
     while len(out) < k and any(queues):
-        for q in queues:
-            if q and len(out) < k:
-                out.append(q.pop(0))
+        out += [q.pop(0) for q in queues if q][: k - len(out)]
     return out
 
 
@@ -188,6 +201,7 @@ def build(out: Path, packages=PACKAGES, *, per_class: int = PER_CLASS,
                     seen.add(digest)
                     candidates[folder].append((package, path))
                     sources[(package, path)] = data
+            shutil.rmtree(root)  # candidates' bytes are held; 0 A.D. alone unpacks to 1.5 GB
         for folder, items in sorted(candidates.items()):
             k = n_other if folder == "other" else per_class
             keyed = {f"{pkg}:{path}": (pkg, path) for pkg, path in items}
@@ -197,7 +211,11 @@ def build(out: Path, packages=PACKAGES, *, per_class: int = PER_CLASS,
                 pkg, path = keyed[key]
                 # the parent folder too: drum kits reuse names such as Cowbell-Hard.wav
                 name = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{pkg}__{'_'.join(path.split('/')[-2:])}")
-                (out / folder / name).write_bytes(sources[(pkg, path)])
+                dest, n = out / folder / name, 1
+                while dest.exists():  # megaglest ships several different sounds/rain.ogg
+                    dest, n = dest.with_name(f"{Path(name).stem}_{n}{Path(name).suffix}"), n + 1
+                name = dest.name
+                dest.write_bytes(sources[(pkg, path)])
                 rows.append(f"{folder}/{name}\t{pkg}\t{path}\t{LICENCES[pkg]}")
                 counts[folder] += 1
     (out / "SOURCES.tsv").write_text("\n".join(rows) + "\n")

@@ -73,3 +73,20 @@ def test_bad_folders_get_clear_messages(tmp_path):
     (tmp_path / "bell" / "x.wav").write_bytes(b"junk")
     with pytest.raises(ValueError, match="no readable recording"):
         evaluate.main(["real-sounds", "--dir", str(tmp_path), "--n-sweep", "0"])
+
+
+def test_calibration_writes_a_threshold_that_the_evaluation_uses(real_dir, tmp_path):
+    from train import calibrate_open_set
+
+    out = tmp_path / "open_set.json"
+    m = calibrate_open_set.main(["--dir", str(real_dir), "--out", str(out), "--world-val", "4",
+                                 "--score", "max_cosine"])
+    cal = OpenSetCalibration.load(out)
+    assert cal.score == "max_cosine" and cal.threshold == m["threshold"]
+    assert "world val sounds" in cal.chosen_on
+    for key in ("dev_in_world_accept_frac", "dev_other_reject_frac", "world_val_accept_frac"):
+        assert 0.0 <= m[key] <= 1.0
+    e = evaluate.main(["real-sounds", "--dir", str(real_dir), "--calibration", str(out),
+                       "--n-sweep", "0"])
+    assert e["real_in_world_accept_frac"] == m["dev_in_world_accept_frac"]
+    assert e["real_other_reject_frac"] == m["dev_other_reject_frac"]
