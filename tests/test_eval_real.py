@@ -31,7 +31,8 @@ def real_dir(tmp_path_factory):
     (d / "other").mkdir()
     rng = np.random.default_rng(0)
     for i in range(4):
-        write_audio(d / "other" / f"noise{i}.wav", (0.1 * rng.standard_normal(SAMPLE_RATE)).astype(np.float32))
+        noise = (0.1 * rng.standard_normal(SAMPLE_RATE)).astype(np.float32)
+        write_audio(d / "other" / f"noise{i}.wav", noise)
     (d / "other" / "corrupt.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot audio" * 20)
     write_audio(first / "silent.wav", np.zeros(SAMPLE_RATE, np.float32))
     (d / "licences").mkdir()  # not a class: skipped

@@ -28,7 +28,8 @@ from train.eval_real import OTHER, list_clips, load_clips
 
 def scores(model: JointModel, waves: list[np.ndarray], score: str) -> np.ndarray:
     """Open-set scores of mono 16 kHz waves."""
-    cosines = torch.stack([model.embed_waveform(w).cpu() for w in waves]) @ class_embeddings(model).T
+    emb = torch.stack([model.embed_waveform(w).cpu() for w in waves])
+    cosines = emb @ class_embeddings(model).T
     return open_set_scores(cosines, audio_gloss_scale(model), score).numpy()
 
 

@@ -150,7 +150,8 @@ def sweep_metrics(pipe: SoundToImage, waves: list[np.ndarray], folders: list[str
             continue
         p_lo, p_hi = PITCH_RANGES[folders[i]]
         target_hz = p_lo * (p_hi / p_lo) ** np.linspace(0.1, 0.9, SWEEP_STEPS)
-        semitone_sweeps.append([pitch_shift(waves[i], s) for s in 12.0 * np.log2(target_hz / pitch)])
+        shifts = 12.0 * np.log2(target_hz / pitch)
+        semitone_sweeps.append([pitch_shift(waves[i], s) for s in shifts])
     sizes = [[math.nan if (r := read_image(im).size) is None else r for im in ims]
              for ims in _sweep_images(pipe, gain_sweeps, args)]
     hues = [[_unwrap(read_image(im).hue_deg) for im in ims]

@@ -51,7 +51,7 @@ def audio_gloss_scale(model: JointModel) -> float:
 
 
 def open_set_scores(cosines: torch.Tensor, scale: float, score: str = "max_cosine") -> torch.Tensor:
-    """``(B,)`` open-set scores of ``(B, classes)`` cosines (module docstring); higher = in world."""
+    """``(B,)`` open-set scores of ``(B, classes)`` cosines (module docstring); higher: in world."""
     if score not in SCORES:
         raise ValueError(f"unknown open-set score {score!r}; expected one of {SCORES}")
     cosines = torch.as_tensor(cosines, dtype=torch.float32)
