@@ -1,4 +1,4 @@
-"""Evaluate the embedded models: ``python -m train.evaluate {gloss,joint,generation,heard,caption} --json PATH``.
+"""Evaluate the models: ``python -m train.evaluate TASK [options] [--json PATH]``, TASK one of ``TASKS``.
 
 Each subcommand lives in its own module (``train/eval_<name>.py``) exposing
 ``add_arguments(parser)`` and ``run(args) -> dict``; this file only dispatches, prints the flat
@@ -20,6 +20,7 @@ TASKS = {
     "generation": "train.eval_generation",
     "heard": "train.eval_heard",
     "caption": "train.eval_caption",
+    "real-sounds": "train.eval_real",
 }
 
 
