@@ -23,7 +23,7 @@ from bgtai.data.images import render_event_image
 from bgtai.generate.edits import GAIN_RANGE_DB, SEMITONE_RANGE, edit_sound
 from bgtai.generate.embedders import UnknownWordsError
 from bgtai.generate.unet import MAX_STEPS
-from bgtai.joint.heard import KNOWN_MIN_FAMILIARITY, Heard
+from bgtai.joint.heard import Heard, OpenSetCalibration
 
 from .errors import clear_on_failure, user_errors
 from .gpu import gpu
@@ -43,10 +43,12 @@ own embedding is closest to the sound's (re-ranking). It knows the app's built-i
 sound classes; other sounds give pictures of whatever they resemble most.
 """
 
-UNFAMILIAR = ("This sound is probably **not one of the world's 11 kinds** (how familiar it "
-              "sounds: {familiarity:.2f}, below {threshold:.2f}), so the picture shows whatever "
-              "it resembles most. This check is provisional: it was tuned on synthetic noise, "
-              "speech and chords, not yet on real recordings.")
+UNFAMILIAR = ("This sound is probably **not one of the world's 11 kinds** (open-set score "
+              "{score:.2f}, below {threshold:.2f}), so the picture shows whatever it resembles "
+              "most. The check is imperfect: it was tuned on a small set of real recordings, and "
+              "it also turns away about half of real recordings of the world's own kinds.")
+UNCALIBRATED = ("This joint model has no open-set calibration (`open_set.json`), so the app "
+                "cannot tell whether the sound is one of the world's.")
 
 PHOTO_NOTE = ("**Note:** the image encoder only knows the world's own pictures (the objects "
               "above on plain backgrounds); a photo is mapped to whatever world picture it "
@@ -86,8 +88,9 @@ def make_image(sound, gain_db: float, semitones: float, mix_image, mix_weight: f
     progress(0.2, desc="drawing the picture")
     out = sound_to_image()(sound, gain_db=gain_db, semitones=semitones, mix_image=mix_image,
                            mix_weight=mix_weight, seed=int(seed or 0), steps=int(steps))
-    return (_enlarged(out.image), heard_markdown(listener()(out.original)), _pcm16(out.wave),
-            edit_figure(out.original, out.wave, SAMPLE_RATE))
+    listen = listener()
+    return (_enlarged(out.image), heard_markdown(listen(out.original), listen.calibration),
+            _pcm16(out.wave), edit_figure(out.original, out.wave, SAMPLE_RATE))
 
 
 def example_image(sound):
@@ -97,13 +100,14 @@ def example_image(sound):
     return *make_image(sound, 0.0, 0.0, None, 0.0, 0, DEFAULT_STEPS), 0, 0
 
 
-def heard_markdown(heard: Heard) -> str:
+def heard_markdown(heard: Heard, calibration: OpenSetCalibration | None) -> str:
     """What the model heard, for the visitor: the class, how sure, and a note when the sound is
     probably not one of the world's."""
     text = f"**Heard:** {heard.cls} ({heard.confidence:.0%} sure, among the world's 11 sounds)"
-    if not heard.known:
-        text += "\n\n" + UNFAMILIAR.format(familiarity=heard.familiarity,
-                                            threshold=KNOWN_MIN_FAMILIARITY)
+    if heard.known is None:
+        text += "\n\n" + UNCALIBRATED
+    elif not heard.known:
+        text += "\n\n" + UNFAMILIAR.format(score=heard.score, threshold=calibration.threshold)
     return text
 
 

@@ -131,13 +131,28 @@ def test_sound_to_image_tab(page, sound_files):
     page.get_by_role("button", name="Make the picture").click()
     picture = page.locator("#image-output img")
     picture.wait_for()
+    heard = page.locator("#image-heard")
+    heard.get_by_text("Heard:").wait_for()  # the class the model hears, beside the picture
+    said = heard.inner_text()
     first = picture.get_attribute("src")
-    # the volume slider: typing a value fires the preview, releasing it redraws the picture
+    # typing a value and Enter, no button: the picture follows the slider
     gain = page.locator("#image-gain input[type=number]")
     gain.fill("12")
     gain.press("Enter")
-    page.get_by_role("button", name="Make the picture").click()
     page.wait_for_function("src => document.querySelector('#image-output img')?.src !== src", arg=first)
+    # dragging the frequency slider to its end: a new picture, the same class heard (it is the
+    # unedited sound's; the sliders move only loudness and pitch)
+    second = picture.get_attribute("src")
+    box = page.locator("#image-semitones input[type=range]").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 1, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.up()
+    page.wait_for_function("src => document.querySelector('#image-output img')?.src !== src", arg=second)
+    page.wait_for_function(  # the last of the drag's pictures, then its "Heard:"
+        "() => !document.querySelector('#image-heard').innerText.includes('processing')")
+    assert heard.inner_text() == said
+    assert page.locator("#image-world img").count() == 11  # the world's objects
     assert shot(page, "sound_to_image").stat().st_size > 10_000
 
 
@@ -146,6 +161,12 @@ def test_sound_to_image_from_words(page):
     open_tab(page, "From words")
     page.get_by_role("button", name="Picture from the text").click()
     page.get_by_text("DESC-LOUD").first.wait_for()
+    page.locator("#image-text textarea").fill("The dog is barking")
+    page.get_by_role("button", name="Picture from the text").click()
+    note = page.locator("#image-gloss")
+    note.get_by_text("No picture").wait_for()  # a note, not an empty background
+    assert "whistle" in note.inner_text()
+    open_tab(page, "From a sound")
 
 
 def test_about_tab(page):
@@ -186,3 +207,18 @@ def test_gloss_tab_failed_speech_clears_the_text_result(page, sound_files):
     page.get_by_role("button", name="Gloss the speech").click()
     page.get_by_text("the audio is silent").first.wait_for()  # the error message
     rules.get_by_text("X-I WANT DESC-HOT COFFEE").wait_for(state="detached")
+
+
+def test_sound_to_image_failed_sound_clears_the_picture(page, sound_files):
+    open_tab(page, "Sound -> Image")
+    picture = page.locator("#image-output img")
+    page.get_by_role("button", name="Make the picture").click()  # the sound the first test made
+    picture.wait_for()
+    upload = page.locator("#image-sound")
+    upload.get_by_role("button", name="Clear").first.click()
+    upload.get_by_role("button", name="Upload file").click()
+    upload.locator("input[type=file]").set_input_files(str(sound_files["silent"]))
+    page.get_by_role("button", name="Make the picture").click()
+    page.get_by_text("the audio is silent").first.wait_for()
+    picture.wait_for(state="detached")
+    assert page.locator("#image-heard").inner_text().strip() == ""

@@ -8,7 +8,7 @@ import soundfile as sf
 
 from bgtai.audio import SAMPLE_RATE, write_audio
 from bgtai.data.world import WorldDataset
-from bgtai.joint.open_set import OpenSetCalibration
+from bgtai.joint.heard import OpenSetCalibration
 from train import evaluate
 from train.eval_real import list_clips
 

@@ -297,32 +297,3 @@ def test_disk_cache_gives_the_same_items_and_is_keyed_by_the_world(vocab, tmp_pa
     assert torch.equal(events[1]["image"], EventPairs("val", 2, vocab)[1]["image"])
     with pytest.raises(ValueError, match="cache_dir"):
         fresh.fill_disk_cache()
-
-
-def test_listener_hears_the_class_whose_prompts_a_sound_sits_on(tiny_model, monkeypatch):
-    import copy
-
-    from bgtai.data.events import CLASSES
-    from bgtai.joint.heard import KNOWN_MIN_FAMILIARITY, Listener
-
-    listen = Listener(tiny_model)
-    wave = np.random.default_rng(0).standard_normal(SAMPLE_RATE).astype(np.float32) * 0.1
-    heard = listen(wave)  # a real embedding: a distribution over the 11 classes
-    assert heard.cls in CLASSES and sum(heard.probabilities.values()) == pytest.approx(1.0)
-    assert heard.confidence == pytest.approx(max(heard.probabilities.values()))
-    assert 0.0 < heard.familiarity <= 1.0
-    with pytest.raises(ValueError):
-        listen.hear([np.zeros(0, np.float32)])
-    # a sound embedded exactly on the "bell" prompts is heard as a bell; it is familiar when the
-    # attribute head reads "bell" surely, unfamiliar when the head reads nothing (1/11 each)
-    model = copy.deepcopy(tiny_model)
-    listen = Listener(model)
-    bell = CLASSES.index("bell")
-    monkeypatch.setattr(model, "embed_waveform", lambda w: listen.classes[bell].clone())
-    head = model.attributes.classes
-    with torch.no_grad():
-        head.weight.zero_(), head.bias.zero_()
-        assert listen(wave).cls == "bell" and not listen(wave).known
-        head.bias[bell] = 10.0
-    assert listen(wave).cls == "bell" and listen(wave).known
-    assert listen(wave).familiarity > KNOWN_MIN_FAMILIARITY

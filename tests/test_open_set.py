@@ -1,6 +1,8 @@
-"""The open-set score, its calibration and the recogniser the app calls."""
+"""What the joint model hears: the open-set scores, their calibration and the listener the app calls."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
@@ -10,8 +12,7 @@ from bgtai.audio import SAMPLE_RATE
 from bgtai.data.events import CLASSES
 from bgtai.eval.open_set import auroc
 from bgtai.joint import JointModel
-from bgtai.joint.open_set import (OpenSetCalibration, OpenSetRecogniser, Recognition,
-                                  choose_threshold, open_set_scores)
+from bgtai.joint.heard import SCORES, Heard, Listener, OpenSetCalibration, choose_threshold
 
 
 def test_auroc_counts_ordered_pairs_and_ties():
@@ -26,20 +27,20 @@ def test_auroc_counts_ordered_pairs_and_ties():
         auroc([], [1.0])
 
 
-def test_scores_rank_a_peaked_row_above_a_flat_one():
-    peaked = [0.9] + [0.0] * 10
-    flat = [0.3] * 11
-    cos = torch.tensor([peaked, flat])
-    for score in ("max_cosine", "max_softmax", "energy"):
-        s = open_set_scores(cos, 10.0, score)
-        assert s.shape == (2,) and s[0] > s[1], score
-    assert torch.allclose(open_set_scores(cos, 10.0, "max_cosine"), torch.tensor([0.9, 0.3]))
-    soft = open_set_scores(cos, 10.0, "max_softmax")
-    assert ((soft > 0) & (soft <= 1)).all()
-    with pytest.raises(ValueError, match="unknown open-set score"):
-        open_set_scores(cos, 10.0, "entropy")
-    with pytest.raises(ValueError, match="classes"):
-        open_set_scores(torch.zeros(3), 10.0)
+def test_scores_rank_a_sound_on_a_class_above_one_between_classes(tiny_joint_model):
+    listen = Listener(JointModel.from_pretrained(tiny_joint_model))
+    listen.classes = torch.eye(len(CLASSES), listen.classes.shape[1])  # orthogonal classes
+    listen.scale = 10.0
+    on_bell = listen.classes[CLASSES.index("bell")]  # cosines 1, 0, 0...
+    between = torch.nn.functional.normalize(listen.classes.sum(dim=0), dim=0)  # 0.3 to each
+    scores = listen.scores(torch.stack([on_bell, between]))
+    assert set(scores) == set(SCORES)
+    for name in ("max_cosine", "max_softmax", "energy"):
+        assert scores[name].shape == (2,) and scores[name][0] > scores[name][1], name
+    assert torch.allclose(scores["max_cosine"], torch.tensor([1.0, len(CLASSES) ** -0.5]))
+    assert scores["energy"][1] == pytest.approx(len(CLASSES) ** -0.5 + math.log(len(CLASSES)) / 10)
+    assert scores["max_softmax"][1] == pytest.approx(1 / len(CLASSES))  # even: no class stands out
+    assert ((scores["familiarity"] >= 1 / len(CLASSES)) & (scores["familiarity"] <= 1)).all()
 
 
 def test_threshold_separates_separable_samples_and_balances_overlap():
@@ -74,26 +75,58 @@ def _tone(seconds=1.0, hz=440.0):
     return (0.2 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
 
 
-def test_recogniser_verdict_follows_the_threshold(tiny_joint_model, tmp_path):
+def test_listener_verdict_follows_the_threshold(tiny_joint_model, tmp_path):
     low = OpenSetCalibration("max_cosine", -2.0).save(tmp_path / "low.json")
     high = OpenSetCalibration("max_cosine", 2.0).save(tmp_path / "high.json")
-    accept = OpenSetRecogniser.from_pretrained(tiny_joint_model, low)
-    heard = accept((SAMPLE_RATE, _tone()))
-    assert isinstance(heard, Recognition) and heard.cls in CLASSES
+    heard = Listener.from_pretrained(tiny_joint_model, low)((SAMPLE_RATE, _tone()))
+    assert isinstance(heard, Heard) and heard.cls in CLASSES
+    assert sum(heard.probabilities.values()) == pytest.approx(1.0)
+    assert heard.confidence == pytest.approx(max(heard.probabilities.values()))
     assert 1 / len(CLASSES) <= heard.confidence <= 1 and -1 <= heard.score <= 1
-    assert heard.in_world
-    refuse = OpenSetRecogniser.from_pretrained(tiny_joint_model, high)
-    again = refuse((SAMPLE_RATE, _tone()))
-    assert not again.in_world and (again.cls, again.score) == (heard.cls, heard.score)
+    assert heard.known is True
+    again = Listener.from_pretrained(tiny_joint_model, high)(_tone())  # an array: 16 kHz
+    assert again.known is False and (again.cls, again.score) == (heard.cls, heard.score)
+    bare = Listener(JointModel.from_pretrained(tiny_joint_model))(_tone())
+    assert bare.known is None and bare.cls == heard.cls  # no calibration: classes, no verdict
 
 
-def test_recogniser_bad_input_raises_readable_errors(tiny_joint_model, tmp_path, sound_files):
-    rec = OpenSetRecogniser(JointModel.from_pretrained(tiny_joint_model),
-                            OpenSetCalibration("energy", 0.0))
+def test_familiarity_follows_the_attribute_head(tiny_joint_model, monkeypatch):
+    # a sound embedded exactly on the "bell" prompts is heard as a bell; it is familiar when the
+    # attribute head reads "bell" surely, unfamiliar when the head reads nothing (1/11 each)
+    model = JointModel.from_pretrained(tiny_joint_model)
+    listen = Listener(model, OpenSetCalibration("familiarity", 0.5))
+    bell = CLASSES.index("bell")
+    monkeypatch.setattr(model, "embed_waveform", lambda w: listen.classes[bell].clone())
+    head = model.attributes.classes
+    with torch.no_grad():
+        head.weight.zero_(), head.bias.zero_()
+        heard = listen(_tone())
+        assert heard.cls == "bell" and not heard.known
+        assert heard.score == pytest.approx(1 / len(CLASSES))
+        head.bias[bell] = 10.0
+    heard = listen(_tone())
+    assert heard.cls == "bell" and heard.known and heard.score > 0.99
+
+
+def test_listener_bad_input_raises_readable_errors(tiny_joint_model, sound_files):
+    listen = Listener(JointModel.from_pretrained(tiny_joint_model),
+                      OpenSetCalibration("energy", 0.0))
     with pytest.raises(ValueError, match="silent"):
-        rec(sound_files["silent"])
+        listen(sound_files["silent"])
     with pytest.raises(ValueError, match="could not decode"):
-        rec(sound_files["corrupt"])
-    assert rec(sound_files["stereo44k"]).cls in CLASSES  # any rate and channel count
+        listen(sound_files["corrupt"])
+    with pytest.raises(ValueError):
+        listen.hear([np.zeros(0, np.float32)])
+    assert listen(sound_files["stereo44k"]).cls in CLASSES  # any rate and channel count
     with pytest.raises(ValueError, match="no open-set calibration"):
-        OpenSetRecogniser.from_pretrained(tiny_joint_model)  # the tiny folder has none
+        Listener.from_pretrained(tiny_joint_model)  # the tiny folder has none
+
+
+def test_synthesised_non_world_sounds_differ_per_split():
+    from train.eval_heard import non_world_sounds
+
+    val, test = non_world_sounds("val"), non_world_sounds("test")
+    assert set(val) == set(test) == {"noise", "speech", "chords"}
+    for kind in val:  # another draw per split, at world-like levels
+        assert not any(np.array_equal(a, b) for a in val[kind] for b in test[kind])
+        assert all(-40 < 10 * np.log10(np.mean(w**2)) < -10 for w in val[kind] + test[kind])

@@ -6,7 +6,7 @@ In-world examples are the recordings in ``DIR/<class>/`` and ``--world-val N`` s
 world's val split (the app's own examples are world sounds, and must stay in the world);
 out-of-world ones are those in ``DIR/other/`` (the layout of ``train.evaluate real-sounds``). The
 threshold maximises balanced accuracy between the two groups
-(:func:`bgtai.joint.open_set.choose_threshold`), so the accept/reject rates printed at it are *dev*
+(:func:`bgtai.joint.heard.choose_threshold`), so the accept/reject rates printed at it are *dev*
 figures, not test figures.
 """
 
@@ -16,21 +16,17 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from bgtai.data.world import WorldDataset
+from bgtai.joint.heard import DEFAULT_JOINT, SCORES, Listener, OpenSetCalibration, choose_threshold
 from bgtai.joint.model import JointModel
-from bgtai.joint.open_set import (DEFAULT_JOINT, SCORES, OpenSetCalibration, audio_gloss_scale,
-                                  choose_threshold, class_embeddings, open_set_scores)
 from train.common import write_metrics
 from train.eval_real import OTHER, list_clips, load_clips
 
 
-def scores(model: JointModel, waves: list[np.ndarray], score: str) -> np.ndarray:
+def scores(listen: Listener, waves: list[np.ndarray], score: str) -> np.ndarray:
     """Open-set scores of mono 16 kHz waves."""
-    emb = torch.stack([model.embed_waveform(w).cpu() for w in waves])
-    cosines = emb @ class_embeddings(model).T
-    return open_set_scores(cosines, audio_gloss_scale(model), score).numpy()
+    return listen.scores(listen.embed(waves))[score].numpy()
 
 
 def world_val_waves(n: int) -> list[np.ndarray]:
@@ -39,13 +35,13 @@ def world_val_waves(n: int) -> list[np.ndarray]:
     return [ds.event(i)[1].astype(np.float32) for i in range(n)]
 
 
-def calibrate(model: JointModel, waves: list[np.ndarray], folders: list[str],
+def calibrate(listen: Listener, waves: list[np.ndarray], folders: list[str],
               world: list[np.ndarray], score: str, chosen_on: str
               ) -> tuple[OpenSetCalibration, dict]:
     """The calibration and the dev figures at its threshold."""
-    s = scores(model, waves, score)
+    s = scores(listen, waves, score)
     inside = np.array([f != OTHER for f in folders])
-    s_world = scores(model, world, score) if world else np.zeros(0)
+    s_world = scores(listen, world, score) if world else np.zeros(0)
     threshold = choose_threshold(np.concatenate([s[inside], s_world]), s[~inside])
     out = {"dev_in_world_accept_frac": float((s[inside] >= threshold).mean()),
            "dev_other_reject_frac": float((s[~inside] < threshold).mean())}
@@ -70,10 +66,10 @@ def main(argv=None) -> dict:
     waves, folders, failed = load_clips(list_clips(args.dir), args.max_seconds)
     if OTHER not in folders or all(f == OTHER for f in folders):
         raise SystemExit(f"{args.dir} needs readable recordings in class folders and in {OTHER}/")
-    model = JointModel.from_pretrained(args.joint)
+    listen = Listener(JointModel.from_pretrained(args.joint))
     n_in = sum(f != OTHER for f in folders)
     calibration, metrics = calibrate(
-        model, waves, folders, world_val_waves(args.world_val) if args.world_val > 0 else [],
+        listen, waves, folders, world_val_waves(args.world_val) if args.world_val > 0 else [],
         args.score,
         f"{n_in} real class recordings of {args.dir.name} and {args.world_val} world val sounds "
         f"vs {len(folders) - n_in} real sounds in {OTHER}/ (scripts/make_sound_devset.py); "

@@ -10,7 +10,7 @@ sub-folders (``licences/``) are skipped.
 Keys: ``real_zero_shot_acc`` (class folders: nearest class prompt embedding, as
 ``train.evaluate joint``'s ``zero_shot_acc``), ``real_zero_shot_macro_acc`` and
 ``real_acc_<class>``; ``real_open_set_auroc`` (class folders vs ``other/``, with the calibrated
-score of :mod:`bgtai.joint.open_set`) and ``real_open_set_auroc_<score>`` for every score;
+score of :mod:`bgtai.joint.heard`) and ``real_open_set_auroc_<score>`` for every score;
 with a calibration, ``real_in_world_accept_frac`` / ``real_other_reject_frac`` at its threshold;
 ``real_gain_monotonic_frac`` / ``real_semitone_monotonic_frac``: the generation evaluation's
 sweeps (``train.evaluate generation``) on real recordings: five gains moving each clip's
@@ -33,9 +33,8 @@ from bgtai.data.events import CLASSES, LOUDNESS_RANGE, PITCH_RANGES, PITCHED
 from bgtai.eval.open_set import auroc
 from bgtai.generate.edits import apply_gain, pitch_shift
 from bgtai.generate.pipeline import DEFAULT_CHECKPOINT, SoundToImage
+from bgtai.joint.heard import CALIBRATION_FILE, DEFAULT_JOINT, Listener, OpenSetCalibration
 from bgtai.joint.model import JointModel
-from bgtai.joint.open_set import (CALIBRATION_FILE, DEFAULT_JOINT, SCORES, OpenSetCalibration,
-                                  audio_gloss_scale, class_embeddings, open_set_scores)
 from bgtai.readers import read_image, read_loudness, read_pitch
 from train.eval_generation import SWEEP_STEPS, _monotonic, _sweep_images, _unwrap
 
@@ -92,34 +91,32 @@ def load_clips(clips: list[tuple[Path, str]], max_seconds: float
     return waves, folders, failed
 
 
-def open_set_metrics(cosines: torch.Tensor, folders: list[str], scale: float,
+def open_set_metrics(scores: dict[str, torch.Tensor], folders: list[str],
                      calibration: OpenSetCalibration | None) -> dict:
-    """AUROC of every score, and accept/reject rates at the calibrated threshold."""
+    """AUROC of every score (:meth:`Listener.scores`), and accept/reject rates at the calibrated
+    threshold."""
     inside = np.array([f != OTHER for f in folders])
     if inside.all() or not inside.any():
         return {}
-    out = {}
-    for score in SCORES:
-        s = open_set_scores(cosines, scale, score).numpy()
-        out[f"real_open_set_auroc_{score}"] = auroc(s[inside], s[~inside])
+    out = {f"real_open_set_auroc_{name}": auroc(s.numpy()[inside], s.numpy()[~inside])
+           for name, s in scores.items()}
     chosen = calibration.score if calibration else "max_cosine"
     out = {"real_open_set_auroc": out[f"real_open_set_auroc_{chosen}"], "open_set_score": chosen,
            **out}
     if calibration is not None:
-        s = open_set_scores(cosines, scale, calibration.score).numpy()
+        s = scores[calibration.score].numpy()
         out["real_in_world_accept_frac"] = float((s[inside] >= calibration.threshold).mean())
         out["real_other_reject_frac"] = float((s[~inside] < calibration.threshold).mean())
     return out
 
 
-def zero_shot_metrics(cosines: torch.Tensor, folders: list[str]) -> dict:
+def zero_shot_metrics(heard: list, folders: list[str]) -> dict:
     """Accuracy of the nearest class prompt over the class folders, overall and per class."""
-    idx = [i for i, f in enumerate(folders) if f != OTHER]
-    predicted = [CLASSES[int(j)] for j in cosines[idx].argmax(dim=1)]
-    truth = [folders[i] for i in idx]
-    per_class = {c: float(np.mean([p == t for p, t in zip(predicted, truth) if t == c]))
+    pairs = [(h.cls, f) for h, f in zip(heard, folders) if f != OTHER]
+    truth = [t for _, t in pairs]
+    per_class = {c: float(np.mean([p == t for p, t in pairs if t == c]))
                  for c in CLASSES if c in truth}
-    return {"real_zero_shot_acc": float(np.mean([p == t for p, t in zip(predicted, truth)])),
+    return {"real_zero_shot_acc": float(np.mean([p == t for p, t in pairs])),
             "real_zero_shot_macro_acc": float(np.mean(list(per_class.values()))),
             **{f"real_acc_{c}": v for c, v in per_class.items()}}
 
@@ -174,14 +171,13 @@ def run(args) -> dict:
         print(f"unreadable: {message}", file=sys.stderr)
     if not any(f != OTHER for f in folders):
         raise ValueError(f"no readable recording in the class folders of {args.dir}")
-    model = JointModel.from_pretrained(args.joint)
     calib_path = Path(args.calibration or Path(args.joint) / CALIBRATION_FILE)
     calibration = OpenSetCalibration.load(calib_path) if (
         args.calibration is not None or calib_path.is_file()) else None
-    classes = class_embeddings(model)
-    cosines = torch.stack([model.embed_waveform(w).cpu() for w in waves]) @ classes.T
-    metrics = {**zero_shot_metrics(cosines, folders),
-               **open_set_metrics(cosines, folders, audio_gloss_scale(model), calibration)}
+    listen = Listener(JointModel.from_pretrained(args.joint), calibration)
+    embeddings = listen.embed(waves)
+    metrics = {**zero_shot_metrics(listen.read(embeddings), folders),
+               **open_set_metrics(listen.scores(embeddings), folders, calibration)}
     if args.n_sweep > 0:
         metrics |= sweep_metrics(SoundToImage.from_pretrained(args.generator), waves, folders, args)
     n_other = sum(f == OTHER for f in folders)

@@ -1,36 +1,45 @@
-"""What the joint model hears in a sound: the nearest of the world's classes, zero-shot.
+"""What the joint model hears in a sound: the nearest world class, and whether to believe it.
 
 The sound's clip embedding is compared with each class's prompt embedding ("the sound of a
 bell", ... read as gloss, averaged per class, as ``train.evaluate joint``'s zero-shot accuracy
-does), and a softmax at the model's own learned audio-gloss temperature turns the cosines into
-a confidence. The model only knows the world's 11 classes, so every sound gets *some* class;
-:attr:`Heard.known` says whether the sound is probably one of the world's at all, by the open-set
-score below.
+does), and a softmax at the model's own learned audio-gloss scale ``s`` turns the cosines into a
+confidence. The model only knows the world's 11 classes, so every sound gets *some* class; the
+**open-set score** says whether that answer deserves belief. Four scores are computed (higher
+means "more like the world"):
 
-Open-set score (provisional): *familiarity*, the highest class probability of the model's own
-attribute head (the linear class reader trained on the world's sounds and pictures along with the
-embedding). A world sound gets a confident reading, a sound from elsewhere (speech, noise, music)
-usually does not. Chosen on the world's val split against synthesised non-world sounds
-(``python -m train.evaluate heard``): it separated them better than the highest prompt cosine
-(AUROC 0.93 against 0.62), the zero-shot confidence (0.89) or the nearest world sounds' cosine
-(0.84). :data:`KNOWN_MIN_FAMILIARITY` is its 5th percentile over world val sounds, so about 1
-world sound in 20 is called unfamiliar. Synthesised sounds are a stopgap: real recordings should
-recalibrate it.
+``max_cosine``
+    the highest cosine to a class: a world sound sits close to its class's prompts;
+``max_softmax``
+    the highest softmax probability of ``s * cosines`` (Hendrycks & Gimpel's baseline);
+``energy``
+    ``logsumexp(s * cosines) / s`` (Liu et al.'s energy score, on the cosine scale);
+``familiarity``
+    the highest class probability of the model's attribute head (the linear class reader
+    trained on the world's sounds and pictures with the embedding).
+
+An :class:`OpenSetCalibration` (``open_set.json`` beside the joint checkpoint, written by
+``python -m train.calibrate_open_set`` from a real-sound dev set) names the score and its
+threshold and records which data chose them. :class:`Listener` turns sounds into
+:class:`Heard`: class, confidence, score and verdict.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from bgtai.audio import SAMPLE_RATE, AudioSource, load_audio
 from bgtai.data.events import CLASSES
 from bgtai.data.language import class_prompts
 from bgtai.joint.model import PAIRS, JointModel
 
-KNOWN_MIN_FAMILIARITY = 0.78
-"""Open-set threshold on :attr:`Heard.familiarity`, chosen on the world's val split (module doc)."""
+SCORES = ("max_cosine", "max_softmax", "energy", "familiarity")
+CALIBRATION_FILE = "open_set.json"
+DEFAULT_JOINT = Path(__file__).resolve().parents[2] / "assets" / "joint"
 
 
 @torch.no_grad()
@@ -40,56 +49,160 @@ def class_embeddings(model: JointModel, form: str = "gloss") -> torch.Tensor:
     return torch.nn.functional.normalize(torch.stack(rows), dim=-1).cpu()
 
 
+@torch.no_grad()
+def audio_gloss_scale(model: JointModel) -> float:
+    """The model's learned inverse temperature between audio and gloss embeddings."""
+    return float(model.log_scales[PAIRS.index("audio_gloss")].exp().clamp(max=100.0))
+
+
+def choose_threshold(inside: np.ndarray, outside: np.ndarray) -> float:
+    """The threshold that maximises balanced accuracy (Youden's J) between two score samples.
+
+    A sound is called in-world when its score is ``>=`` the threshold; the threshold is placed
+    half-way between two neighbouring observed scores, so it does not sit on a dev point.
+    """
+    inside, outside = np.asarray(inside, float), np.asarray(outside, float)
+    if inside.size == 0 or outside.size == 0:
+        raise ValueError("both in-world and out-of-world scores are needed to choose a threshold")
+    values = np.unique(np.concatenate([inside, outside]))
+    cuts = np.concatenate([[values[0] - 1e-6], (values[:-1] + values[1:]) / 2, [values[-1] + 1e-6]])
+    j = [(inside >= t).mean() - (outside >= t).mean() for t in cuts]
+    return float(cuts[int(np.argmax(j))])
+
+
+@dataclass(frozen=True)
+class OpenSetCalibration:
+    """Which score decides "one of the world's sounds" and from which value on.
+
+    Attributes
+    ----------
+    score : str
+        One of :data:`SCORES`.
+    threshold : float
+        Sounds scoring at least this are called the world's.
+    chosen_on : str
+        The data that chose ``score`` and ``threshold`` (a dev set, never a test set).
+    """
+
+    score: str
+    threshold: float
+    chosen_on: str = ""
+
+    def __post_init__(self):
+        if self.score not in SCORES:
+            raise ValueError(f"unknown open-set score {self.score!r}; expected one of {SCORES}")
+        if not np.isfinite(self.threshold):
+            raise ValueError(f"the open-set threshold must be finite, got {self.threshold!r}")
+
+    def save(self, path: str | Path) -> Path:
+        """Write as JSON (a folder gets :data:`CALIBRATION_FILE` inside it)."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / CALIBRATION_FILE
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path = DEFAULT_JOINT) -> OpenSetCalibration:
+        """Read a calibration file (or a folder's :data:`CALIBRATION_FILE`)."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / CALIBRATION_FILE
+        if not path.is_file():
+            raise ValueError(f"no open-set calibration at {path}; write one with "
+                             "`python -m train.calibrate_open_set`")
+        try:
+            spec = json.loads(path.read_text())
+            return cls(spec["score"], float(spec["threshold"]), spec.get("chosen_on", ""))
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            raise ValueError(f"{path} is not an open-set calibration ({err})") from None
+
+
 @dataclass(frozen=True)
 class Heard:
-    """The world class a sound is nearest to.
+    """What the model heard in one sound.
 
     Attributes
     ----------
     cls : str
-        The most likely of :data:`bgtai.data.events.CLASSES`.
+        The nearest of :data:`bgtai.data.events.CLASSES` (always one of them).
     confidence : float
-        Its softmax probability over the 11 classes (0-1).
-    familiarity : float
-        The open-set score (module doc): the attribute head's highest class probability (0-1).
+        Its softmax probability over the 11 classes at the model's own scale (0-1).
     probabilities : dict of str to float
         Every class's probability, in :data:`CLASSES` order.
+    score : float
+        The calibrated open-set score (module doc); ``nan`` without a calibration.
+    known : bool or None
+        Whether the score reaches the calibrated threshold: when False, ``cls`` is only what the
+        sound resembles most and a caller should say the sound is not one of the world's;
+        None when the listener has no calibration.
     """
 
     cls: str
     confidence: float
-    familiarity: float
     probabilities: dict[str, float]
-
-    @property
-    def known(self) -> bool:
-        """Whether the sound is probably one of the world's (:data:`KNOWN_MIN_FAMILIARITY`)."""
-        return self.familiarity >= KNOWN_MIN_FAMILIARITY
+    score: float
+    known: bool | None
 
 
 class Listener:
-    """Zero-shot world classes of sounds with one :class:`JointModel` (prompts embedded once).
+    """Zero-shot world classes and open-set verdicts of sounds with one :class:`JointModel`
+    (the class prompts are embedded once).
 
-    >>> listen = Listener(JointModel.from_pretrained("assets/joint"))   # doctest: +SKIP
-    >>> listen(wave).cls                                                # doctest: +SKIP
-    'whistle'
+    >>> listen = Listener.from_pretrained()                    # doctest: +SKIP
+    >>> listen("clap.wav")                                     # doctest: +SKIP
+    Heard(cls='clap', confidence=0.93, ..., known=True)
     """
 
-    def __init__(self, model: JointModel):
+    def __init__(self, model: JointModel, calibration: OpenSetCalibration | None = None):
         self.model = model.eval()
+        self.calibration = calibration
         self.classes = class_embeddings(model)
-        self.scale = float(model.log_scales[PAIRS.index("audio_gloss")].detach().exp().clamp(max=100.0))
+        self.scale = audio_gloss_scale(model)
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path = DEFAULT_JOINT,
+                        calibration: str | Path | None = None) -> Listener:
+        """Load a joint checkpoint folder and its calibration (default: ``path/open_set.json``;
+        ``ValueError`` when there is none)."""
+        return cls(JointModel.from_pretrained(path),
+                   OpenSetCalibration.load(path if calibration is None else calibration))
 
     @torch.no_grad()
-    def hear(self, waves: list[np.ndarray]) -> list[Heard]:
-        """What the model hears in each mono 16 kHz waveform (``ValueError`` on bad audio)."""
-        emb = torch.stack([self.model.embed_waveform(w) for w in waves])
-        probs = torch.softmax(self.scale * emb.cpu() @ self.classes.T, dim=1)
-        familiarity = torch.softmax(self.model.attributes.classes(emb), dim=1).amax(dim=1).cpu()
-        best = probs.argmax(dim=1).tolist()
-        return [Heard(CLASSES[b], float(p[b]), float(f), dict(zip(CLASSES, p.tolist())))
-                for b, p, f in zip(best, probs, familiarity)]
+    def embed(self, waves: list[np.ndarray]) -> torch.Tensor:
+        """``(B, dim)`` clip embeddings of mono 16 kHz waves (``ValueError`` on bad audio)."""
+        return torch.stack([self.model.embed_waveform(w) for w in waves])
 
-    def __call__(self, wave: np.ndarray) -> Heard:
-        """What the model hears in one mono 16 kHz waveform (``ValueError`` on bad audio)."""
-        return self.hear([wave])[0]
+    @torch.no_grad()
+    def scores(self, embeddings: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every open-set score of :data:`SCORES`, each ``(B,)`` on the CPU."""
+        cosines = embeddings.cpu() @ self.classes.T
+        logits = self.scale * cosines
+        head = self.model.attributes.classes(embeddings)
+        return {"max_cosine": cosines.amax(dim=1),
+                "max_softmax": logits.softmax(dim=1).amax(dim=1),
+                "energy": torch.logsumexp(logits, dim=1) / self.scale,
+                "familiarity": head.softmax(dim=1).amax(dim=1).cpu()}
+
+    def hear(self, waves: list[np.ndarray]) -> list[Heard]:
+        """What the model hears in each mono 16 kHz wave (``ValueError`` on bad audio)."""
+        return self.read(self.embed(waves))
+
+    @torch.no_grad()
+    def read(self, embeddings: torch.Tensor) -> list[Heard]:
+        """:class:`Heard` of each row of :meth:`embed`'s output."""
+        probs = (self.scale * embeddings.cpu() @ self.classes.T).softmax(dim=1)
+        n = len(embeddings)
+        if self.calibration is None:
+            scores, known = [float("nan")] * n, [None] * n
+        else:
+            s = self.scores(embeddings)[self.calibration.score]
+            scores, known = s.tolist(), (s >= self.calibration.threshold).tolist()
+        best = probs.argmax(dim=1).tolist()
+        return [Heard(CLASSES[b], float(p[b]), dict(zip(CLASSES, p.tolist())), s, k)
+                for b, p, s, k in zip(best, probs, scores, known)]
+
+    def __call__(self, audio: AudioSource, sr: int | None = None) -> Heard:
+        """What the model hears in one sound: anything :func:`bgtai.audio.load_audio` accepts, an
+        array at ``sr`` (default 16 kHz); ``ValueError`` with a readable message on bad audio."""
+        return self.hear([load_audio(audio, SAMPLE_RATE if sr is None else sr)])[0]
