@@ -74,19 +74,6 @@ def joint_model():
 
 
 @functools.cache
-def listener():
-    """What the joint model hears in a sound (:class:`bgtai.joint.heard.Listener`), with the
-    open-set calibration beside the joint checkpoint when there is one."""
-    from bgtai.joint.heard import Listener, OpenSetCalibration
-
-    try:
-        calibration = OpenSetCalibration.load(_location("BGTAI_JOINT_MODEL", ASSETS / "joint"))
-    except ValueError:  # a model without open_set.json (or a Hub id): classes, no verdict
-        calibration = None
-    return Listener(joint_model(), calibration)
-
-
-@functools.cache
 def audio_captioner():
     """The audio captioner (sound -> gloss caption), :mod:`bgtai.caption`."""
     from bgtai.caption.model import AudioCaptioner

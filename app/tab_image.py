@@ -11,6 +11,7 @@ world's 11 objects (click one to mix it in).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import functools
 
@@ -23,12 +24,15 @@ from bgtai.data.images import render_event_image
 from bgtai.generate.edits import GAIN_RANGE_DB, SEMITONE_RANGE, edit_sound
 from bgtai.generate.embedders import UnknownWordsError
 from bgtai.generate.unet import MAX_STEPS
-from bgtai.joint.heard import Heard, OpenSetCalibration
 
 from .errors import clear_on_failure, user_errors
 from .gpu import gpu
-from .models import MODEL_QUEUE, listener, sound_to_image
+from .models import MODEL_QUEUE, sound_to_image
 from .plots import edit_figure
+
+if TYPE_CHECKING:  # the pipeline loads with its models, on first use
+    from bgtai.generate.pipeline import GenerationResult
+    from bgtai.joint.heard import OpenSetCalibration
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
 
@@ -36,8 +40,9 @@ EXPLAIN = """
 The sound is embedded, mapped into the space of picture embeddings and drawn by a small
 diffusion model (paper Fig. 3). The sliders change the **sound itself**: louder sounds give
 bigger objects, higher pitches other hues, and the number of repetitions the number of objects.
-The kind and the number of objects come from the sound as it was before the sliders: the sliders
-move the picture only along the model's loudness and pitch directions. Mixing moves the embedding
+The picture follows a slider only as far as the world has such sounds: within the world's
+loudness range and the pitch range of the class the model hears (shown beside the picture);
+beyond, the sound still changes and the picture stays at the range's end. Mixing moves the embedding
 towards a reference picture's. The embedded model draws three pictures and shows the one whose
 own embedding is closest to the sound's (re-ranking). It knows the app's built-in world of 11
 sound classes; other sounds give pictures of whatever they resemble most.
@@ -53,6 +58,10 @@ UNCALIBRATED = ("This joint model has no open-set calibration (`open_set.json`),
 PHOTO_NOTE = ("**Note:** the image encoder only knows the world's own pictures (the objects "
               "above on plain backgrounds); a photo is mapped to whatever world picture it "
               "resembles, which may look nothing like it.")
+
+RANGE_NOTE = ("The picture follows the volume slider from {gain[0]:+.0f} to {gain[1]:+.0f} dB "
+              "and {pitch}: within the world's loudness and pitch ranges for a {cls}. Beyond "
+              "them the sound still changes, the picture stays at the range's end.")
 
 NO_SOUND = "Record or upload a sound first, or pick one of the examples."
 DEFAULT_STEPS = 15
@@ -88,8 +97,8 @@ def make_image(sound, gain_db: float, semitones: float, mix_image, mix_weight: f
     progress(0.2, desc="drawing the picture")
     out = sound_to_image()(sound, gain_db=gain_db, semitones=semitones, mix_image=mix_image,
                            mix_weight=mix_weight, seed=int(seed or 0), steps=int(steps))
-    listen = listener()
-    return (_enlarged(out.image), heard_markdown(listen(out.original), listen.calibration),
+    listen = sound_to_image().listener
+    return (_enlarged(out.image), heard_markdown(out, listen.calibration if listen else None),
             _pcm16(out.wave), edit_figure(out.original, out.wave, SAMPLE_RATE))
 
 
@@ -100,15 +109,21 @@ def example_image(sound):
     return *make_image(sound, 0.0, 0.0, None, 0.0, 0, DEFAULT_STEPS), 0, 0
 
 
-def heard_markdown(heard: Heard, calibration: OpenSetCalibration | None) -> str:
-    """What the model heard, for the visitor: the class, how sure, and a note when the sound is
-    probably not one of the world's."""
+def heard_markdown(out: GenerationResult, calibration: OpenSetCalibration | None) -> str:
+    """What the model heard, for the visitor: the class, how sure, a note when the sound is
+    probably not one of the world's, and how far each slider moves the picture."""
+    heard = out.heard
+    if heard is None:  # a pipeline without a listener (the pretrained profile)
+        return ""
     text = f"**Heard:** {heard.cls} ({heard.confidence:.0%} sure, among the world's 11 sounds)"
     if heard.known is None:
         text += "\n\n" + UNCALIBRATED
     elif not heard.known:
         text += "\n\n" + UNFAMILIAR.format(score=heard.score, threshold=calibration.threshold)
-    return text
+    gain, shift = out.world_range.gain_db, out.world_range.semitones
+    pitch = (f"the frequency slider from {shift[0]:+.1f} to {shift[1]:+.1f} semitones"
+             if shift != (0.0, 0.0) else f"not the frequency slider (a {heard.cls} has one colour)")
+    return text + "\n\n" + RANGE_NOTE.format(gain=gain, pitch=pitch, cls=heard.cls)
 
 
 @functools.cache
@@ -168,7 +183,7 @@ def build() -> None:
                          elem_id="image-output", render=False)
         heard = gr.Markdown(label="What the model heard", elem_id="image-heard", render=False)
         edited = gr.Audio(label="Edited sound", type="numpy", interactive=False, render=False)
-        plots = gr.Plot(label="Before and after the sliders", render=False)
+        plots = gr.Plot(label="Before and after the sliders", elem_id="image-plots", render=False)
         with gr.Row():
             with gr.Column(scale=1):
                 with gr.Tab("From a sound"):

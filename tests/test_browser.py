@@ -9,6 +9,7 @@ pictures are made with
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -134,24 +135,31 @@ def test_sound_to_image_tab(page, sound_files):
     heard = page.locator("#image-heard")
     heard.get_by_text("Heard:").wait_for()  # the class the model hears, beside the picture
     said = heard.inner_text()
+    # the note says how far each slider moves the picture for this sound (its class's range)
+    gain_lo, gain_hi = map(float, re.search(r"volume slider from ([-+\d]+) to ([-+\d]+) dB", said).groups())
+    shift = re.search(r"frequency slider from ([-+.\d]+) to ([-+.\d]+) semitones", said)
+    shift_lo, shift_hi = map(float, shift.groups()) if shift else (0.0, 0.0)  # unpitched: none
     first = picture.get_attribute("src")
-    # typing a value and Enter, no button: the picture follows the slider
+    # typing a value inside the range and Enter, no button: the picture follows the slider
     gain = page.locator("#image-gain input[type=number]")
-    gain.fill("12")
+    gain.fill(str(round(gain_lo / 2) if -gain_lo > gain_hi else round(gain_hi / 2)))
     gain.press("Enter")
     page.wait_for_function("src => document.querySelector('#image-output img')?.src !== src", arg=first)
-    # dragging the frequency slider to its end: a new picture, the same class heard (it is the
-    # unedited sound's; the sliders move only loudness and pitch)
+    page.wait_for_function("s => document.querySelector('#image-heard').innerText === s", arg=said)
+    # dragging the frequency slider to the end with room in the range: a new picture for a
+    # pitched class, the same one for an unpitched class (one colour in the world); the same
+    # class heard either way (it is the unedited sound's)
     second = picture.get_attribute("src")
+    plots = page.locator("#image-plots img").get_attribute("src")  # new with every response
     box = page.locator("#image-semitones input[type=range]").bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] - 1, box["y"] + box["height"] / 2, steps=5)
+    end = box["x"] + box["width"] - 1 if shift_hi >= -shift_lo else box["x"] + 1
+    page.mouse.move(end, box["y"] + box["height"] / 2, steps=5)
     page.mouse.up()
-    page.wait_for_function("src => document.querySelector('#image-output img')?.src !== src", arg=second)
-    page.wait_for_function(  # the last of the drag's pictures, then its "Heard:"
-        "() => !document.querySelector('#image-heard').innerText.includes('processing')")
-    assert heard.inner_text() == said
+    page.wait_for_function("src => document.querySelector('#image-plots img')?.src !== src", arg=plots)
+    page.wait_for_function("s => document.querySelector('#image-heard').innerText === s", arg=said)
+    assert (picture.get_attribute("src") != second) == (max(shift_hi, -shift_lo) >= 0.5), said
     assert page.locator("#image-world img").count() == 11  # the world's objects
     assert shot(page, "sound_to_image").stat().st_size > 10_000
 

@@ -122,3 +122,49 @@ def test_edit_sound_is_pitch_then_gain_and_checks_before_working(monkeypatch):
     monkeypatch.setattr(edits, "_shift", no_work)
     with pytest.raises(ValueError, match="gain_db"):
         edit_sound(w, gain_db=float("nan"), semitones=2.0)
+
+
+def test_world_range_stops_where_the_world_ends():
+    from bgtai.data.events import LOUDNESS_RANGE, PITCH_RANGES
+    from bgtai.readers import read_loudness
+
+    wave = tone(800.0, level=0.05)  # a whistle's pitch, inside the world's loudness range
+    level, (lo, hi) = read_loudness(wave), LOUDNESS_RANGE
+    assert lo < level < hi
+    limits = edits.world_range(wave, "whistle")
+    assert limits.gain_db == pytest.approx((lo - level, hi - level), abs=1e-6)
+    p_lo, p_hi = PITCH_RANGES["whistle"]
+    assert limits.semitones == pytest.approx((12 * np.log2(p_lo / 800), 12 * np.log2(p_hi / 800)),
+                                             abs=0.1)
+    # inside: unchanged (validated and rounded as the sliders are); beyond: the range's end
+    assert limits.clamp(1.0, 2.04) == (1.0, 2.0)
+    assert limits.clamp(30.0, -24.0) == (limits.gain_db[1], limits.semitones[0])
+    # an unpitched class has one hue: no frequency range; 0 is always inside
+    assert edits.world_range(wave, "clap").semitones == (0.0, 0.0)
+    loud = edits.world_range(tone(800.0, level=0.9), "whistle")  # louder than any world sound
+    assert loud.gain_db[1] == 0.0 and loud.gain_db[0] < 0
+    with pytest.raises(ValueError, match="unknown world class"):
+        edits.world_range(wave, "dog")
+
+
+def test_pipeline_draws_the_sound_inside_the_world_range(monkeypatch):
+    from types import SimpleNamespace
+
+    from bgtai.generate.pipeline import SoundToImage
+
+    wave = tone(800.0, level=0.05)
+    heard = SimpleNamespace(cls="whistle")
+    listener = SimpleNamespace(hear=lambda waves: [heard] * len(waves))
+    pipe = SoundToImage(backend=None, listener=listener)
+    limits = edits.world_range(wave, "whistle")
+    inside = pipe.edit(wave, gain_db=1.0, semitones=1.0)
+    assert np.array_equal(inside.drawn, inside.wave) and inside.heard is heard
+    beyond = pipe.edit(wave, gain_db=30.0, semitones=24.0)  # the sound follows, the picture stops
+    assert np.array_equal(beyond.wave, edit_sound(wave, gain_db=30.0, semitones=24.0))
+    assert np.array_equal(beyond.drawn, edit_sound(wave, gain_db=limits.gain_db[1],
+                                                   semitones=round(limits.semitones[1], 1)))
+    heard.cls = "clap"  # unpitched: the picture ignores the frequency slider
+    clap = pipe.edit(wave, gain_db=0.0, semitones=12.0)
+    assert np.array_equal(clap.drawn, wave) and not np.array_equal(clap.wave, wave)
+    plain = SoundToImage(backend=None).edit(wave, gain_db=30.0)  # no listener: the whole slider
+    assert plain.heard is None and np.array_equal(plain.drawn, plain.wave)

@@ -16,7 +16,9 @@ Metrics (flat keys):
   evenly spaced levels in the loudness range; semitone shifts moving its measured pitch to 5
   positions 0.1-0.9 of its class's pitch range); the sweep counts when size (hue) rises strictly
   at every step. Same seed for all five, so only the slider differs. A sweep with an empty image
-  counts as not monotonic.
+  counts as not monotonic. Every sweep goes through the pipeline's own slider route
+  (:meth:`SoundToImage.edit`: the picture follows a slider within the world's range for the
+  class its listener hears).
 * ``sweep_class_kept_frac`` / ``sweep_count_kept_frac``: sliders change only what they say. Per
   sweep sound, each slider is set to :data:`KEPT_STEPS` values spread over its *whole* range
   (0 left out: that is the unedited sound), as a visitor may drag it; the fraction of these
@@ -42,7 +44,7 @@ import torch
 from bgtai.data.events import CLASSES, LOUDNESS_RANGE, PITCH_RANGES, PITCHED, pitch_position
 from bgtai.data.world import WorldDataset
 from bgtai.eval import count_accuracy, encode_images, frechet_distance, monotonic_fraction, spearman
-from bgtai.generate.edits import GAIN_RANGE_DB, SEMITONE_RANGE, apply_gain, edit_sound, pitch_shift
+from bgtai.generate.edits import GAIN_RANGE_DB, SEMITONE_RANGE
 from bgtai.generate.pipeline import DEFAULT_CHECKPOINT, SoundToImage
 from bgtai.readers import load_world_classifier, read_image, read_loudness, read_pitch
 
@@ -132,7 +134,7 @@ def kept_sweeps(pipe, events, waves, args, classifier) -> dict[str, float]:
     """``sweep_class_kept_frac`` and ``sweep_count_kept_frac`` (module docstring)."""
     metrics, kept = {}, {"class": [], "count": []}
     for name, values in kept_settings().items():
-        sweeps = [[edit_sound(w, **{name: v}) for v in values] for w in waves]
+        sweeps = [[pipe.edit(w, **{name: v}).drawn for v in values] for w in waves]
         images = _sweep_images(pipe, sweeps, args)
         classes = [classifier.predict(torch.from_numpy(ims).permute(0, 3, 1, 2)) for ims in images]
         counts = [[read_image(im).count for im in ims] for ims in images]
@@ -174,14 +176,14 @@ def run(args) -> dict:
     gain_sweeps = []
     for w in waves[: args.n_sweep]:
         level = read_loudness(w)
-        gain_sweeps.append([apply_gain(w, g) for g in targets_db - level])
+        gain_sweeps.append([pipe.edit(w, gain_db=g).drawn for g in targets_db - level])
     sweep_pitched = pitched[: args.n_sweep]
     semitone_sweeps = []
     for i in sweep_pitched:
         p_lo, p_hi = PITCH_RANGES[events[i].cls]
         target_hz = p_lo * (p_hi / p_lo) ** np.linspace(0.1, 0.9, SWEEP_STEPS)
         shifts = 12.0 * np.log2(target_hz / read_pitch(waves[i]))
-        semitone_sweeps.append([pitch_shift(waves[i], s) for s in shifts])
+        semitone_sweeps.append([pipe.edit(waves[i], semitones=s).drawn for s in shifts])
     gain_images = _sweep_images(pipe, gain_sweeps, args)
     semitone_images = _sweep_images(pipe, semitone_sweeps, args)
     sizes = [[math.nan if (r := read_image(im).size) is None else r for im in ims] for ims in gain_images]

@@ -31,7 +31,6 @@ import torch
 from bgtai.audio import SAMPLE_RATE, load_audio
 from bgtai.data.events import CLASSES, LOUDNESS_RANGE, PITCH_RANGES, PITCHED
 from bgtai.eval.open_set import auroc
-from bgtai.generate.edits import apply_gain, pitch_shift
 from bgtai.generate.pipeline import DEFAULT_CHECKPOINT, SoundToImage
 from bgtai.joint.heard import CALIBRATION_FILE, DEFAULT_JOINT, Listener, OpenSetCalibration
 from bgtai.joint.model import JointModel
@@ -137,7 +136,7 @@ def sweep_metrics(pipe: SoundToImage, waves: list[np.ndarray], folders: list[str
     classed = [i for i, f in enumerate(folders) if f != OTHER]
     lo, hi = LOUDNESS_RANGE
     targets_db = np.linspace(lo + 1.0, hi - 1.0, SWEEP_STEPS)
-    gain_sweeps = [[apply_gain(waves[i], g) for g in targets_db - read_loudness(waves[i])]
+    gain_sweeps = [[pipe.edit(waves[i], gain_db=g).drawn for g in targets_db - read_loudness(waves[i])]
                    for i in _spread(classed, folders, args.n_sweep)]
     semitone_sweeps, aimless = [], 0
     for i in _spread([i for i in classed if folders[i] in PITCHED], folders, args.n_sweep):
@@ -148,7 +147,7 @@ def sweep_metrics(pipe: SoundToImage, waves: list[np.ndarray], folders: list[str
         p_lo, p_hi = PITCH_RANGES[folders[i]]
         target_hz = p_lo * (p_hi / p_lo) ** np.linspace(0.1, 0.9, SWEEP_STEPS)
         shifts = 12.0 * np.log2(target_hz / pitch)
-        semitone_sweeps.append([pitch_shift(waves[i], s) for s in shifts])
+        semitone_sweeps.append([pipe.edit(waves[i], semitones=s).drawn for s in shifts])
     sizes = [[math.nan if (r := read_image(im).size) is None else r for im in ims]
              for ims in _sweep_images(pipe, gain_sweeps, args)]
     hues = [[_unwrap(read_image(im).hue_deg) for im in ims]

@@ -14,12 +14,15 @@ Non-finite slider values raise ``ValueError``.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torchaudio.functional as AF
 
 from bgtai.audio import SAMPLE_RATE
+from bgtai.data.events import CLASSES, LOUDNESS_RANGE, PITCH_RANGES, PITCHED
+from bgtai.readers.audio import read_loudness, read_pitch
 
 GAIN_RANGE_DB = (-30.0, 30.0)
 """Accepted gain; wider than the world's 22 dB loudness span, so the slider can saturate it."""
@@ -193,3 +196,51 @@ def _stft(wave: np.ndarray) -> torch.Tensor:
 
 def _istft(spec: torch.Tensor, length: int) -> torch.Tensor:
     return torch.istft(spec, _N_FFT, _HOP, window=torch.hann_window(_N_FFT), length=length)
+
+
+@dataclass(frozen=True)
+class WorldRange:
+    """The part of each slider's range that keeps a sound inside the world (:func:`world_range`).
+
+    Each interval contains 0 (the sound as it is): the picture follows a slider inside it and
+    stays at its end beyond, as the world has no louder, quieter, higher or lower sound of the
+    class to draw. The edited sound itself follows the whole slider.
+    """
+
+    gain_db: tuple[float, float]
+    semitones: tuple[float, float]
+
+    def clamp(self, gain_db, semitones) -> tuple[float, float]:
+        """Slider values (validated as by :func:`edit_sound`) brought inside the range."""
+        gain, shift = clamp_gain(gain_db), clamp_semitones(semitones)
+        return (min(max(gain, self.gain_db[0]), self.gain_db[1]),
+                min(max(shift, self.semitones[0]), self.semitones[1]))
+
+
+def world_range(wave, cls: str) -> WorldRange:
+    """How far the sliders can move ``wave``, a sound of world class ``cls``, before its loudness
+    leaves :data:`~bgtai.data.events.LOUDNESS_RANGE` or its pitch the class's
+    :data:`~bgtai.data.events.PITCH_RANGES` (measured by :mod:`bgtai.readers`).
+
+    An unpitched class has one fixed hue in the world, so its frequency range is ``(0, 0)``; a
+    pitch that cannot be measured leaves the frequency slider its whole range.
+    """
+    wave = _wave(wave)
+    if cls not in CLASSES:
+        raise ValueError(f"unknown world class {cls!r}")
+    lo, hi = LOUDNESS_RANGE
+    level = read_loudness(wave)
+    gain = _around_zero(lo - level, hi - level, GAIN_RANGE_DB) if math.isfinite(level) else GAIN_RANGE_DB
+    if cls not in PITCHED:
+        return WorldRange(gain, (0.0, 0.0))
+    pitch = read_pitch(wave)
+    if not (math.isfinite(pitch) and pitch > 0):
+        return WorldRange(gain, SEMITONE_RANGE)
+    p_lo, p_hi = PITCH_RANGES[cls]
+    return WorldRange(gain, _around_zero(12 * math.log2(p_lo / pitch), 12 * math.log2(p_hi / pitch),
+                                         SEMITONE_RANGE))
+
+
+def _around_zero(lo: float, hi: float, bounds: tuple[float, float]) -> tuple[float, float]:
+    """``[lo, hi]`` widened to contain 0 and cut to the slider's ``bounds``."""
+    return max(min(lo, 0.0), bounds[0]), min(max(hi, 0.0), bounds[1])

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -32,13 +33,16 @@ from bgtai.generate.attribute_encoders import (
     WorldAttributeEmbedder,
 )
 from bgtai.generate.backend import Backend, EmbeddedBackend
-from bgtai.generate.edits import edit_sound
+from bgtai.generate.edits import WorldRange, clamp_gain, clamp_semitones, edit_sound, world_range
 from bgtai.generate.embedders import JointEmbedder
 from bgtai.generate.mapping import EmbeddingMapper
 from bgtai.generate.unet import ImageDecoder
 from bgtai.gloss import english_to_gloss
 from bgtai.readers import load_world_classifier
 from bgtai.text import validate_text
+
+if TYPE_CHECKING:
+    from bgtai.joint.heard import Heard, Listener
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "assets" / "generator"
 DEFAULT_GLOSS_CHECKPOINT = Path(__file__).resolve().parents[2] / "assets" / "gloss"
@@ -64,6 +68,11 @@ class GenerationResult:
         ``(dim,)`` what the decoder was conditioned on (after mixing).
     gloss : str or None
         The gloss for text or speech input.
+    heard : bgtai.joint.heard.Heard or None
+        What the listener heard in the original sound (class, confidence, open-set verdict),
+        for sound input to a pipeline with a listener.
+    world_range : WorldRange or None
+        The part of each slider the picture follows (:meth:`SoundToImage.edit`).
     """
 
     image: np.ndarray
@@ -72,6 +81,30 @@ class GenerationResult:
     embedding: torch.Tensor
     gloss: str | None = None
     original: np.ndarray | None = None
+    heard: Heard | None = None
+    world_range: WorldRange | None = None
+
+
+@dataclass
+class EditedSound:
+    """A sound with the sliders applied (:meth:`SoundToImage.edit`).
+
+    Attributes
+    ----------
+    wave : np.ndarray
+        The sound edited by the whole slider values: what a visitor hears.
+    drawn : np.ndarray
+        The sound the picture is drawn from: the sliders brought inside ``world_range``.
+    heard : bgtai.joint.heard.Heard or None
+        What the listener heard in the original sound (None without a listener).
+    world_range : WorldRange or None
+        How far each slider moves the picture for this sound (None without a listener).
+    """
+
+    wave: np.ndarray
+    drawn: np.ndarray
+    heard: Heard | None
+    world_range: WorldRange | None
 
 
 def check_seed(seed) -> int:
@@ -115,12 +148,18 @@ class SoundToImage:
     candidates : int
         Pictures drawn per request; the one whose own embedding is closest to the asked one is
         kept (:meth:`generate`). ``pipeline.json`` sets it for a trained folder.
+    listener : bgtai.joint.heard.Listener, optional
+        Hears which world class a sound is, so that the sliders move its picture only within the
+        world's loudness and pitch ranges for that class (:meth:`edit`); without one the
+        picture follows the whole slider ranges.
     """
 
-    def __init__(self, backend: Backend, translator=None, candidates: int = 1):
+    def __init__(self, backend: Backend, translator=None, candidates: int = 1,
+                 listener: Listener | None = None):
         self.backend = backend
         self.translator = translator
         self.candidates = check_candidates(candidates)
+        self.listener = listener
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, *, classifier: str | Path | None = None,
@@ -156,12 +195,19 @@ class SoundToImage:
                 AttributeAudioEncoder.from_pretrained(path / "audio_encoder"),
                 AttributeGlossEncoder.from_pretrained(gloss_dir) if gloss_dir.is_dir() else None,
             )
+            listener = None
         elif spec.get("embedder") == "joint":
             from bgtai.joint import JointModel  # only this profile needs the joint package
+            from bgtai.joint.heard import Listener, OpenSetCalibration
 
-            embedder = JointEmbedder(JointModel.from_pretrained(path / spec["joint"]),
-                                     EmbeddingMapper.from_pretrained(path / "audio_mapper"),
+            joint = JointModel.from_pretrained(path / spec["joint"])
+            embedder = JointEmbedder(joint, EmbeddingMapper.from_pretrained(path / "audio_mapper"),
                                      EmbeddingMapper.from_pretrained(path / "gloss_mapper"))
+            try:  # the open-set calibration beside the joint checkpoint, when it has one
+                calibration = OpenSetCalibration.load(path / spec["joint"])
+            except ValueError:
+                calibration = None
+            listener = Listener(joint, calibration)
         else:
             raise ValueError(f"unsupported embedder {spec.get('embedder')!r} in {manifest}")
         backend = EmbeddedBackend(ImageDecoder.from_pretrained(path / "decoder"), embedder)
@@ -169,7 +215,7 @@ class SoundToImage:
             candidates = check_candidates(spec.get("candidates", 1))
         except ValueError as err:
             raise ValueError(f"{manifest}: {err}") from None
-        return cls(backend, load_translator(gloss_translator), candidates)
+        return cls(backend, load_translator(gloss_translator), candidates, listener)
 
     # -- building blocks -----------------------------------------------------------------------
 
@@ -229,11 +275,32 @@ class SoundToImage:
         """
         weight = check_mix(mix_image, mix_weight)
         wave = load_audio(audio, sr)
-        edited = edit_sound(wave, gain_db=gain_db, semitones=semitones)
-        source = self.backend.embed_audio([edited])[0]
+        edited = self.edit(wave, gain_db=gain_db, semitones=semitones)
+        source = self.backend.embed_audio([edited.drawn])[0]
         embedding, image = self._draw(source, mix_image, weight, steps=steps, seed=seed,
                                       guidance_scale=guidance_scale, candidates=candidates)
-        return GenerationResult(image, edited, source, embedding, original=wave)
+        return GenerationResult(image, edited.wave, source, embedding, original=wave,
+                                heard=edited.heard, world_range=edited.world_range)
+
+    def edit(self, wave: np.ndarray, *, gain_db: float = 0.0, semitones: float = 0.0) -> EditedSound:
+        """The sliders on a mono 16 kHz sound: the edited sound, and the one to draw.
+
+        Sliders change only what they say: with a listener, the sound is heard as a world class
+        (before any edit) and the picture follows each slider only while the edited sound stays
+        within the world's loudness range and the class's pitch range (:func:`world_range`);
+        beyond, it stays at the range's end instead of drawing a sound the world has not got
+        (another object, another count). An unpitched class has one hue, so its picture ignores
+        the frequency slider. The edited sound follows the whole slider.
+        """
+        edited = edit_sound(wave, gain_db=gain_db, semitones=semitones)
+        if self.listener is None:
+            return EditedSound(edited, edited, None, None)
+        heard = self.listener.hear([wave])[0]
+        limits = world_range(wave, heard.cls)
+        asked = clamp_gain(gain_db), clamp_semitones(semitones)
+        inside = limits.clamp(*asked)
+        drawn = edited if inside == asked else edit_sound(wave, gain_db=inside[0], semitones=inside[1])
+        return EditedSound(edited, drawn, heard, limits)
 
     def text_to_image(self, text: str, **kwargs) -> GenerationResult:
         """Generate a picture from English text, through its gloss (rule-based).
