@@ -19,6 +19,8 @@ import gradio as gr
 import numpy as np
 
 from bgtai.audio import SAMPLE_RATE, load_audio
+from bgtai.caption.model import MAX_SECONDS as CAPTION_SECONDS
+from bgtai.caption.model import caption_waveform
 from bgtai.data.events import CLASSES, PITCHED, sample_event
 from bgtai.data.images import render_event_image
 from bgtai.generate.edits import GAIN_RANGE_DB, SEMITONE_RANGE, edit_sound
@@ -27,7 +29,7 @@ from bgtai.generate.unet import MAX_STEPS
 
 from .errors import clear_on_failure, user_errors
 from .gpu import gpu
-from .models import MODEL_QUEUE, sound_to_image
+from .models import MODEL_QUEUE, audio_captioner, sound_to_image
 from .plots import edit_figure
 
 if TYPE_CHECKING:  # the pipeline loads with its models, on first use
@@ -98,7 +100,8 @@ def make_image(sound, gain_db: float, semitones: float, mix_image, mix_weight: f
     out = sound_to_image()(sound, gain_db=gain_db, semitones=semitones, mix_image=mix_image,
                            mix_weight=mix_weight, seed=int(seed or 0), steps=int(steps))
     listen = sound_to_image().listener
-    return (_enlarged(out.image), heard_markdown(out, listen.calibration if listen else None),
+    heard = heard_markdown(out, listen.calibration if listen else None)
+    return (_enlarged(out.image), "\n\n".join(filter(None, [heard, caption_markdown(out)])),
             _pcm16(out.wave), edit_figure(out.original, out.wave, SAMPLE_RATE))
 
 
@@ -124,6 +127,19 @@ def heard_markdown(out: GenerationResult, calibration: OpenSetCalibration | None
     pitch = (f"the frequency slider from {shift[0]:+.1f} to {shift[1]:+.1f} semitones"
              if shift != (0.0, 0.0) else f"not the frequency slider (a {heard.cls} has one colour)")
     return text + "\n\n" + RANGE_NOTE.format(gain=gain, pitch=pitch, cls=heard.cls)
+
+
+def caption_markdown(out: GenerationResult) -> str:
+    """The captioner's words for the *edited* sound (its first 10 s), so a louder edit reads
+    louder; for a sound the open-set check turns away, only what it resembles."""
+    try:
+        caption = caption_waveform(audio_captioner(), out.wave[: int(CAPTION_SECONDS * SAMPLE_RATE)])
+    except ValueError as exc:  # no captioner, or a sound it refuses: the picture still stands
+        return f"*No caption: {exc}*"
+    words = f"`{caption.gloss}` ({caption.text or 'no event named'})"
+    if out.heard is not None and out.heard.known is False:
+        return f"**Caption:** not one of the world's sounds; the nearest world caption is {words}"
+    return f"**Caption of the edited sound:** {words}"
 
 
 @functools.cache

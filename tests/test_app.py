@@ -193,6 +193,8 @@ def test_sound_to_image_with_sliders_and_mix(client, sound_files):
                                                  1, 2, api_name="/sound_to_image")
     assert image and edited and plots
     assert heard.startswith("**Heard:**") and "sure" in heard
+    assert "volume slider from" in heard  # how far the sliders move this sound's picture
+    assert "Caption" in heard and "`" in heard  # the captioner's gloss of the edited sound
     from PIL import Image
 
     picture = Image.open(image)

@@ -52,6 +52,7 @@ def test_real_sounds_contract(real_dir, tiny_generator, tmp_path):
         assert 0.0 <= m[key] <= 1.0, key
     # the bundled joint model knows the world's own sounds (0.986 on its test split)
     assert m["real_zero_shot_acc"] >= 0.8
+    assert m["real_caption_class_acc"] >= 0.7  # and so does the bundled captioner
     assert m["n_gain_sweeps"] == 2 and m["n_semitone_sweeps"] == 2
     assert "real_in_world_accept_frac" not in m or 0 <= m["real_in_world_accept_frac"] <= 1
 

@@ -16,7 +16,9 @@ with a calibration, ``real_in_world_accept_frac`` / ``real_other_reject_frac`` a
 sweeps (``train.evaluate generation``) on real recordings: five gains moving each clip's
 measured level evenly over the world's loudness range (size must grow), five pitch shifts
 moving a pitched clip's measured pitch to positions 0.1-0.9 of its folder's class range (hue
-must rise); a clip whose pitch cannot be read fails its sweep. ``n_clips`` counts readable files.
+must rise); a clip whose pitch cannot be read fails its sweep; the sweeps go through the
+pipeline's slider route (:meth:`SoundToImage.edit`). ``real_caption_class_acc``: the audio
+captioner's first named event is the class folder's class. ``n_clips`` counts readable files.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from bgtai.readers import read_image, read_loudness, read_pitch
 from train.eval_generation import SWEEP_STEPS, _monotonic, _sweep_images, _unwrap
 
 OTHER = "other"
+DEFAULT_CAPTIONER = Path(__file__).resolve().parents[1] / "assets" / "caption"
 LONGEST_FILE_S = 600.0
 """Files up to this long are read (then cut to ``--max-seconds``); longer ones are unreadable."""
 
@@ -46,6 +49,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--dir", type=Path, required=True,
                         help="folder with <class>/ and other/ sub-folders of recordings")
     parser.add_argument("--joint", default=str(DEFAULT_JOINT), help="JointModel folder")
+    parser.add_argument("--caption", type=Path, default=DEFAULT_CAPTIONER,
+                        help="audio captioner folder (real_caption_class_acc); 'none' to skip")
     parser.add_argument("--calibration", type=Path, default=None,
                         help=f"open-set calibration (default: the joint folder's {CALIBRATION_FILE}"
                              " when present, else max_cosine without a threshold)")
@@ -120,6 +125,15 @@ def zero_shot_metrics(heard: list, folders: list[str]) -> dict:
             **{f"real_acc_{c}": v for c, v in per_class.items()}}
 
 
+def caption_metrics(captioner, waves: list[np.ndarray], folders: list[str], batch: int) -> dict:
+    """How often the captioner's first named event is the class folder's class."""
+    idx = [i for i, f in enumerate(folders) if f != OTHER]
+    captions = [c for j in range(0, len(idx), batch)
+                for c in captioner.caption_waveforms([waves[i] for i in idx[j:j + batch]])]
+    right = [bool(c.events) and c.events[0].cls == folders[i] for c, i in zip(captions, idx)]
+    return {"real_caption_class_acc": float(np.mean(right))}
+
+
 def _spread(indices: list[int], folders: list[str], k: int) -> list[int]:
     """Up to ``k`` of ``indices``, one class folder at a time in turn, so sweeps cover classes."""
     queues = {c: [i for i in indices if folders[i] == c] for c in CLASSES}
@@ -177,6 +191,11 @@ def run(args) -> dict:
     embeddings = listen.embed(waves)
     metrics = {**zero_shot_metrics(listen.read(embeddings), folders),
                **open_set_metrics(listen.scores(embeddings), folders, calibration)}
+    if str(args.caption) != "none":
+        from bgtai.caption.model import AudioCaptioner
+
+        metrics |= caption_metrics(AudioCaptioner.from_pretrained(args.caption).eval(), waves,
+                                   folders, args.batch_size)
     if args.n_sweep > 0:
         metrics |= sweep_metrics(SoundToImage.from_pretrained(args.generator), waves, folders, args)
     n_other = sum(f == OTHER for f in folders)
