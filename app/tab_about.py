@@ -36,20 +36,22 @@ LIMITS = f"""
 - turn spoken English (recorded or uploaded, up to a minute) into gloss;
 - align any two recordings or any two texts and show how they line up;
 - draw a picture from a sound of its little world: {", ".join(CLASSES)}.
-  Louder sounds give bigger objects, higher ones other colours, repeats more objects.
+  Louder sounds give bigger objects, higher ones other colours, repeats more objects; it says
+  which of its sounds it heard, and the sliders move the picture as far as its world has such
+  sounds (the range is shown beside the picture; beyond it only the sound changes).
 
 **It cannot (yet)**
 - **hear every word you say**: spoken English goes through a small speech recogniser
   (Moonshine tiny) and then the rules; on real recordings it gets about 7 words in 10 right,
   fewer through a bad microphone or a noisy room, and it shows what it heard so you can tell;
 - **recognise real sounds**: a dog, a car or music is drawn as whichever of the world's
-  eleven sounds it is closest to, not as a dog, a car or a band;
+  eleven sounds it is closest to, not as a dog, a car or a band (it says so when it can tell),
+  and most real recordings even of its own eleven kinds, such as a real bell or a real bird,
+  are heard as the wrong kind;
 - **use your photos**: it has only seen its own small drawings, so mixing with a photo gives
   an unpredictable picture;
 - **gloss unusual English as well as the rules do**: on real parliament sentences the model
   is right less often than the rules (62 against 89 BLEU), and it guesses at rare words;
-- **keep the object fixed at the sliders' far ends**: a big change of volume or pitch can
-  change which object is drawn, not only its size or colour;
 - read any language other than English.
 """
 
