@@ -97,3 +97,21 @@ def record_texts(record: Any) -> tuple[str, ...]:
     if captions:
         return tuple(captions)
     return tuple(label_prompts(record.label))
+
+
+def gloss_pairs(records: list[Any]) -> list[tuple[str, str]]:
+    """``(input text, gloss)`` training pairs of a text set's records: ASLG-PC12's pairs as
+    they are; How2's long transcript with its summary glossed by the rules (the paper's long
+    input -> short output). Summaries the rules cannot gloss are skipped."""
+    from bgtai.gloss import english_to_gloss
+
+    pairs = []
+    for r in records:
+        if hasattr(r, "gloss"):
+            pairs.append((r.text, r.gloss))
+            continue
+        try:
+            pairs.append((r.transcript, english_to_gloss(r.summary)))
+        except ValueError:
+            continue
+    return pairs
