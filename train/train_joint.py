@@ -117,6 +117,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.real_batch_size = args.batch_size or 32
     if args.profile == "pretrained":
         args.clip_batch_size = 0  # multi-event clips are the embedded profile's
+        pictureless = [d.name for d in args.data if d.name != "vggsound"]
+        if pictureless:
+            p.error("the pretrained profile learns from audio-picture pairs; of the sets only "
+                    f"vggsound has pictures, got {', '.join(pictureless)}")
     if args.batch_size < 0 or args.clip_batch_size < 0 or args.real_batch_size < 1 or (
             args.batch_size + args.clip_batch_size == 0 and not args.data):
         p.error("--batch-size (events) and --clip-batch-size must be >= 0 and not both 0 "

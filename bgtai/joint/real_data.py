@@ -118,7 +118,7 @@ def cached_clip_frame_embeds(vision, records: Sequence[Any], cache_dir: str | Pa
     """
     frames = []
     for r in records:
-        paths = r.frame_paths()
+        paths = r.frame_paths() if hasattr(r, "frame_paths") else []
         if not paths:
             raise ValueError(f"{r.path.name} has no frames: the pretrained profile trains on "
                              "audio-picture pairs (VGGSound with frames/)")
