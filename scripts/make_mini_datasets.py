@@ -1,9 +1,11 @@
 """Build real-format mini data sets from recordings and pictures that Debian ships.
 
     python -m scripts.make_mini_datasets --out runs/mini
+    python -m scripts.make_mini_datasets --download-only   # what scripts/install.sh --dev runs
 
-Downloads four small Debian packages with ``apt-get download`` (about 4 MB in all), unpacks them
-with ``dpkg -x`` and writes, under ``OUT/``, a few dozen clips of each data set in the exact
+Downloads four small Debian packages with ``apt-get download`` (about 4 MB in all) into a cache
+(``$BGTAI_DEB_CACHE``, default ``~/.cache/bgtai/debs``; packages already there are not fetched
+again), unpacks them with ``dpkg -x`` and writes, under ``OUT/``, a few dozen clips of each data set in the exact
 on-disk layout its adapter (:mod:`bgtai.data.adapters`) reads::
 
     ESC-50-master/      meta/esc50.csv, audio/{fold}-{src}-{take}-{target}.wav (5 s, 44.1 kHz)
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import re
 import shutil
 import subprocess
@@ -94,19 +97,33 @@ CAPTIONS = {
 WORDNET = "/usr/share/wordnet"
 
 
-def fetch(packages: tuple[str, ...], into: Path) -> Path:
-    """``apt-get download`` the packages into ``into`` and unpack them under ``into/<pkg>/``."""
+def deb_cache() -> Path:
+    return Path(os.environ.get("BGTAI_DEB_CACHE") or Path.home() / ".cache" / "bgtai" / "debs")
+
+
+def download(packages: tuple[str, ...], debs: Path) -> dict[str, Path]:
+    """The ``.deb`` of each package in ``debs``, fetched with ``apt-get download`` if absent."""
     for p in packages:
         if any(p.startswith(f) for f in FORBIDDEN):
             raise SystemExit(f"{p} is held out for acceptance testing; never used here")
-    debs = into / "debs"
     debs.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["apt-get", "download", *packages], cwd=debs, check=True,
-                   stdout=subprocess.DEVNULL)
-    for p in packages:
-        deb = next(debs.glob(f"{p}_*.deb"), None)
-        if deb is None:
-            raise SystemExit(f"apt-get download left no {p}_*.deb in {debs}")
+    missing = [p for p in packages if not any(debs.glob(f"{p}_*.deb"))]
+    if missing:
+        done = subprocess.run(["apt-get", "download", *missing], cwd=debs, capture_output=True,
+                              text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"apt-get download {' '.join(missing)} failed (are the package "
+                             f"lists there? sudo apt-get update): {done.stderr.strip()[-500:]}")
+    found = {p: next(debs.glob(f"{p}_*.deb"), None) for p in packages}
+    lacking = [p for p, deb in found.items() if deb is None]
+    if lacking:
+        raise SystemExit(f"apt-get download left no .deb of {', '.join(lacking)} in {debs}")
+    return found
+
+
+def fetch(packages: tuple[str, ...], into: Path) -> Path:
+    """Unpack the packages (from the cache, downloaded if needed) under ``into/<pkg>/``."""
+    for p, deb in download(packages, deb_cache()).items():
         subprocess.run(["dpkg", "-x", str(deb), str(into / p)], check=True)
     return into
 
@@ -323,8 +340,15 @@ def build(out: Path, workdir: Path | None = None) -> Path:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--out", type=Path)
+    p.add_argument("--download-only", action="store_true",
+                   help="only fill the package cache (scripts/install.sh --dev)")
     args = p.parse_args(argv)
+    if args.download_only:
+        download(PACKAGES, deb_cache())
+        return
+    if args.out is None:
+        p.error("--out is required")
     build(args.out)
     print(f"mini data sets written to {args.out}", file=sys.stderr)
 
