@@ -5,8 +5,8 @@
 
 Downloads four small Debian packages with ``apt-get download`` (about 4 MB in all) into a cache
 (``$BGTAI_DEB_CACHE``, default ``~/.cache/bgtai/debs``; packages already there are not fetched
-again), unpacks them with ``dpkg -x`` and writes, under ``OUT/``, a few dozen clips of each data set in the exact
-on-disk layout its adapter (:mod:`bgtai.data.adapters`) reads::
+again), unpacks them with ``dpkg -x`` and writes, under ``OUT/``, a few dozen clips of each data
+set in the exact on-disk layout its adapter (:mod:`bgtai.data.adapters`) reads::
 
     ESC-50-master/      meta/esc50.csv, audio/{fold}-{src}-{take}-{target}.wav (5 s, 44.1 kHz)
     UrbanSound8K/       metadata/UrbanSound8K.csv, audio/fold1..fold10/ (source rate/channels)
@@ -81,7 +81,8 @@ CLASS_NAMES = {  # stand-in official class names, per data set
                  "chime": "church bell ringing", "alert": "alarm clock ringing"},
 }
 CAPTIONS = {
-    "instrument": ("A musical instrument plays a short note", "Someone plays a note on an instrument",
+    "instrument": ("A musical instrument plays a short note",
+                   "Someone plays a note on an instrument",
                    "A single note rings out and fades", "An instrument is played briefly",
                    "A short melodic tone sounds"),
     "effect": ("A short sharp sound repeats", "Something squeaks and chirps",
@@ -249,7 +250,8 @@ class Builder:
                     for caption in captions:
                         rows.append([cap_id, ytid, start, caption])
                         cap_id += 1
-            _csv(root / f"{split}.csv", ["audiocap_id", "youtube_id", "start_time", "caption"], rows)
+            _csv(root / f"{split}.csv", ["audiocap_id", "youtube_id", "start_time", "caption"],
+                 rows)
 
     def clotho(self) -> None:
         root = self.out / "Clotho"
@@ -314,8 +316,8 @@ def build(out: Path, workdir: Path | None = None) -> Path:
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         unpacked = fetch(PACKAGES, Path(tmp))
         b = Builder(out, family_sources(unpacked), unpacked)
-        pictures = [Image.open(unpacked / "xplanet-images/usr/share/xplanet/images" / n).convert("RGB")
-                    for n in ("earth.jpg", "night.jpg")]
+        maps = unpacked / "xplanet-images/usr/share/xplanet/images"
+        pictures = [Image.open(maps / n).convert("RGB") for n in ("earth.jpg", "night.jpg")]
         hopper = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
         pictures.append(Image.open(hopper).convert("RGB"))
         b.esc50()

@@ -269,7 +269,8 @@ def test_projector_on_two_processes_equals_one_with_accumulation(mini_sets, tiny
     start = len((tmp_path / "one" / "train_log.jsonl").read_text().splitlines())
     assert start == 3 and two.keys() == one.keys()  # 24 train clips, 2 x 4 a step
     # parameters only: batch-norm running statistics are each rank's own (see param_hash)
-    params = [n for n in two if not n.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    buffers = ("running_mean", "running_var", "num_batches_tracked")
+    params = [n for n in two if not n.endswith(buffers)]
     assert len(params) > 5
     for name in params:
         torch.testing.assert_close(two[name], one[name], atol=2e-5, rtol=1e-4)
@@ -302,5 +303,6 @@ def test_gloss_trainer_takes_aslg_and_how2(mini_sets, tmp_path):
     m = train_gloss.main(["--output-dir", str(tmp_path), *tiny,
                           "--data", f"aslg:{mini_sets / 'aslg_pc12.tsv'}",
                           "--data", f"how2:{mini_sets / 'how2'}"])
-    n_real = len(read_aslg_tsv(mini_sets / "aslg_pc12.tsv")) + len(read_how2(mini_sets / "how2", "train"))
+    n_real = (len(read_aslg_tsv(mini_sets / "aslg_pc12.tsv"))
+              + len(read_how2(mini_sets / "how2", "train")))
     assert m["n_train_pairs"] == 16 + n_real

@@ -1,4 +1,4 @@
-"""The paper's protocols on the real data sets (``train.evaluate esc50|urbansound8k|vggsound|audiocaps|clotho``).
+"""The paper's protocols on the real data sets (esc50, urbansound8k, vggsound, audiocaps, clotho).
 
 ``python -m train.evaluate TASK --root DIR [--json PATH]``; DIR is the data set's folder in the
 layout of its adapter (:mod:`bgtai.data.adapters`). Every clip is read once (``--num-workers``
@@ -94,7 +94,8 @@ class _Clips(Dataset):
     unreadable record gives its error message instead."""
 
     def __init__(self, records, max_seconds: float, frame_size: int | None):
-        self.records, self.samples, self.frame_size = records, int(max_seconds * SAMPLE_RATE), frame_size
+        self.records, self.frame_size = records, frame_size
+        self.samples = int(max_seconds * SAMPLE_RATE)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -144,7 +145,8 @@ def classification(task: str, records, args) -> dict:
     labels = [records[i].label for i in kept]
     folds = [records[i].fold for i in kept]
     classes = sorted(set(labels))
-    prompts = torch.stack([model.embed_captions(label_prompts(c), "gloss").mean(0) for c in classes])
+    prompts = torch.stack([model.embed_captions(label_prompts(c), "gloss").mean(0)
+                           for c in classes])
     per_fold = fold_probe_accuracy(audio.numpy(), labels, folds)
     return {"zero_shot_acc": zero_shot_accuracy(audio, prompts.cpu(),
                                                 [classes.index(y) for y in labels]),
@@ -198,8 +200,9 @@ def audio_image(task: str, records, args) -> dict:
         vision = load_clip_vision(projector.config.clip_model)
         audio, kept, frames, failed = embed_clips(records, projector.embed_audio, args,
                                                   vision.config.image_size)
-        images = torch.cat([clip_image_embeds(vision, torch.from_numpy(frames[s:s + 64])
-                                              .permute(0, 3, 1, 2)) for s in range(0, len(frames), 64)])
+        pixels = torch.from_numpy(frames).permute(0, 3, 1, 2)
+        images = torch.cat([clip_image_embeds(vision, pixels[s:s + 64])
+                            for s in range(0, len(pixels), 64)])
     else:
         model = JointModel.from_pretrained(args.joint).eval()
         audio, kept, frames, failed = embed_clips(records, joint_audio(model), args, 64)

@@ -174,7 +174,8 @@ def real_records(args) -> list:
     return [r for spec in args.data for r in spec.read("train")]
 
 
-def concat_audio(parts: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+def concat_audio(parts: list[tuple[torch.Tensor, torch.Tensor]]
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Stack padded ``(waves, lengths)`` batches into one, padding to the longest."""
     width = max(w.shape[1] for w, _ in parts)
     waves = torch.cat([torch.nn.functional.pad(w, (0, width - w.shape[1])) for w, _ in parts])
@@ -222,7 +223,8 @@ def main(argv=None) -> dict:
     if args.max_steps is not None:
         total = min(total, args.max_steps)
     scheduler = warmup_cosine(optimizer, total, args.warmup_steps)
-    model, optimizer, scheduler, *loaders = accelerator.prepare(model, optimizer, scheduler, *loaders)
+    model, optimizer, scheduler, *loaders = accelerator.prepare(model, optimizer, scheduler,
+                                                                *loaders)
     prepared = iter(loaders)
     event_loader, clip_loader, real_loader = (None if x is None else next(prepared)
                                               for x in (event_loader, clip_loader, real_loader))

@@ -144,7 +144,7 @@ def fold_probe_accuracy(features: Any, labels: Any, folds: Any, *, c: float = 1.
 
 def _probe_predict(x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray,
                    c: float, max_iter: int) -> np.ndarray:
-    """Fit the probe on ``train_idx`` only (no held-out statistics leak) and predict ``test_idx``."""
+    """Fit the probe on ``train_idx`` only (no held-out statistics leak); predict ``test_idx``."""
     probe = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter))
     probe.fit(x[train_idx], y[train_idx])
     return probe.predict(x[test_idx])

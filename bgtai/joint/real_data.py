@@ -70,7 +70,8 @@ class RealPairs(Dataset):
         if image_embeds is not None and len(image_embeds) != len(records):
             raise ValueError(f"{len(image_embeds)} image embeddings for {len(records)} records")
         self.records, self.vocab = list(records), vocab
-        self.samples, self.image_size, self.image_embeds = int(seconds * SAMPLE_RATE), image_size, image_embeds
+        self.samples, self.image_size = int(seconds * SAMPLE_RATE), image_size
+        self.image_embeds = image_embeds
         labels = sorted({r.label for r in self.records if hasattr(r, "label")})
         index = {label: i for i, label in enumerate(labels)}
         self.groups = [GROUP_OFFSET + (index[r.label] if hasattr(r, "label")
