@@ -268,7 +268,7 @@ class Builder:
     def text_sets(self, sentences: list[str]) -> None:
         """How2 (transcript -> its first sentence as summary) and ASLG-PC12 (rule glosses) from
         WordNet's example sentences."""
-        splits = {"train": sentences[:-8], "cv": sentences[-8:-4], "devtest": sentences[-4:]}
+        splits = {"train": sentences[:-18], "cv": sentences[-18:-9], "devtest": sentences[-9:]}
         for split, lines in splits.items():
             folder = self.out / "how2" / "text" / f"sum_{split}"
             folder.mkdir(parents=True, exist_ok=True)

@@ -190,6 +190,21 @@ def test_vggsound_protocol_with_joint_and_projector(mini_sets, tiny_joint_model,
     assert m["n_clips"] == n_test and 0 < m["image_to_audio_mrr"] <= 1
 
 
+def test_text_protocols_score_how2_devtest_and_aslg(mini_sets, tiny_gloss_model, tmp_path):
+    from bgtai.data.adapters import read_aslg_tsv
+
+    for task, root, n in (("how2", mini_sets / "how2", len(read_how2(mini_sets / "how2",
+                                                                      "devtest"))),
+                          ("aslg", mini_sets / "aslg_pc12.tsv",
+                           len(read_aslg_tsv(mini_sets / "aslg_pc12.tsv")))):
+        out = tmp_path / f"{task}.json"
+        m = evaluate([task, "--root", str(root), "--model", str(tiny_gloss_model),
+                      "--json", str(out)])
+        assert m["n_pairs"] + m["n_unreadable"] == n and n > 1
+        assert all(0 <= m[k] <= 100 + 1e-9 for k in ("model_bleu4", "rules_bleu4"))
+        assert "model_bleu4" in out.with_suffix(".md").read_text()
+
+
 # -------------------------------------------------------------------------------- trainers
 def test_data_specs_are_checked(tmp_path):
     with pytest.raises(ValueError, match="unknown data set"):

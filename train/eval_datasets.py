@@ -1,4 +1,4 @@
-"""The paper's protocols on the real data sets (esc50, urbansound8k, vggsound, audiocaps, clotho).
+"""The paper's protocols on the real data sets, one ``train.evaluate`` task per set.
 
 ``python -m train.evaluate TASK --root DIR [--json PATH]``; DIR is the data set's folder in the
 layout of its adapter (:mod:`bgtai.data.adapters`). Every clip is read once (``--num-workers``
@@ -21,6 +21,10 @@ beside the paper's figures, in the paper's layout) is also written to ``PATH`` w
   ``image_to_audio_mrr`` and R@1/5/10, each clip's middle frame against its own audio; with
   ``--projector`` the pretrained profile (audio projector + its frozen CLIP) instead of the
   joint model.
+- **how2** (devtest), **aslg** (the TSV file): ``model_bleu4`` of Langue2Gloss (``--model``,
+  sacrebleu's 0-100 scale) and ``rules_bleu4`` of the rule converter, against How2's summary
+  glossed by the rules (the paper's long input -> short output) or ASLG-PC12's gloss; a text the
+  model refuses is counted in ``n_unreadable``; ``n_pairs`` counts the pairs scored.
 """
 
 from __future__ import annotations
@@ -64,12 +68,16 @@ accuracy, VGGSound A->I / I->A MRR), Table 5 (zero-shot text -> audio R@1 / R@10
 fractions) and Table 3 (Clotho captioning; the paper's CIDEr, here CIDEr-D)."""
 PAPER_SOURCE = {"esc50": "Table 2", "urbansound8k": "Table 2", "vggsound": "Table 2 (CMR)",
                 "audiocaps": "Table 5", "clotho": "Tables 3 and 5"}
-SPLIT = {"vggsound": "test", "audiocaps": "test", "clotho": "evaluation"}
+SPLIT = {"vggsound": "test", "audiocaps": "test", "clotho": "evaluation", "how2": "devtest"}
+DEFAULT_GLOSS = Path(__file__).resolve().parents[1] / "assets" / "gloss"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     task = parser.get_default("task")
-    parser.add_argument("--root", type=Path, required=True, help="the data set's folder")
+    parser.add_argument("--root", type=Path, required=True,
+                        help="the data set's folder (aslg: the TSV file)")
+    if task in ("how2", "aslg"):
+        parser.add_argument("--model", default=str(DEFAULT_GLOSS), help="Langue2Gloss folder")
     parser.add_argument("--joint", default=str(DEFAULT_CHECKPOINT),
                         help="JointModel folder or hub id")
     parser.add_argument("--max-seconds", type=float, default=10.0)
@@ -212,17 +220,46 @@ def audio_image(task: str, records, args) -> dict:
     return {**out, "n_clips": len(kept), "n_unreadable": len(failed)}
 
 
+def gloss_text(task: str, records, args) -> dict:
+    """BLEU-4 of the gloss model and of the rules on text -> gloss pairs (How2, ASLG-PC12)."""
+    from bgtai.data.adapters.catalog import gloss_pairs
+    from bgtai.eval import gloss_bleu4
+    from bgtai.gloss import english_to_gloss
+    from bgtai.gloss.translator import GlossTranslator
+
+    translator = GlossTranslator.from_pretrained(args.model)
+    pairs, hyps, failed = gloss_pairs(records), [], []
+    for text, _ in pairs:
+        try:
+            hyps.append((translator.from_text(text).text, english_to_gloss(text)))
+        except ValueError as err:
+            failed.append(f"{text[:60]!r}: {err}")
+            hyps.append(None)
+    for message in failed:
+        print(f"unreadable: {message}", file=sys.stderr)
+    kept = [(h, g) for h, (_, g) in zip(hyps, pairs) if h is not None]
+    if not kept:
+        raise ValueError(f"no text of {args.root} could be glossed")
+    refs = [g for _, g in kept]
+    return {"model_bleu4": gloss_bleu4([h[0] for h, _ in kept], refs),
+            "rules_bleu4": gloss_bleu4([h[1] for h, _ in kept], refs),
+            "n_pairs": len(kept), "n_unreadable": len(failed) + len(records) - len(pairs)}
+
+
 PROTOCOLS = {"esc50": classification, "urbansound8k": classification, "vggsound": audio_image,
-             "audiocaps": captioned, "clotho": captioned}
+             "audiocaps": captioned, "clotho": captioned, "how2": gloss_text, "aslg": gloss_text}
 
 
 def markdown_table(task: str, metrics: dict) -> str:
     """This run's figures beside the paper's, columns as in the paper's table."""
-    keys = list(PAPER[task])
+    paper_figures = PAPER.get(task, {})
+    keys = list(paper_figures) or [k for k in metrics if k.endswith("bleu4")]
     head = "| | " + " | ".join(keys) + " |\n|---|" + "---|" * len(keys) + "\n"
-    paper = "| BGTAI, paper " + PAPER_SOURCE[task] + " | " + " | ".join(
-        f"{PAPER[task][k]:.4f}" for k in keys) + " |\n"
-    ours = f"| this run ({metrics['n_clips']} clips) | " + " | ".join(
+    paper = "| BGTAI, paper " + PAPER_SOURCE.get(task, "(no figure)") + " | " + " | ".join(
+        f"{paper_figures[k]:.4f}" if k in paper_figures else "-" for k in keys) + " |\n"
+    count = (f"{metrics['n_clips']} clips" if "n_clips" in metrics
+             else f"{metrics['n_pairs']} pairs")
+    ours = f"| this run ({count}) | " + " | ".join(
         f"{metrics[k]:.4f}" if k in metrics else "-" for k in keys) + " |\n"
     return head + paper + ours
 

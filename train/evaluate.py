@@ -26,6 +26,8 @@ TASKS = {
     "vggsound": "train.eval_datasets",
     "audiocaps": "train.eval_datasets",
     "clotho": "train.eval_datasets",
+    "how2": "train.eval_datasets",
+    "aslg": "train.eval_datasets",
 }
 
 
