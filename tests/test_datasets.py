@@ -232,6 +232,18 @@ def test_pair_losses_use_only_clips_with_pictures(tiny_joint_model):
     assert "real_audio_image" not in model(pairs=batch)
 
 
+def test_a_corrupt_training_clip_is_named(mini_sets, tmp_path):
+    from bgtai.joint.real_data import RealPairs
+
+    root = shutil.copytree(mini_sets / "VGGSound", tmp_path / "vgg")
+    records = read_vggsound(root, "train")
+    records[0].path.write_bytes(b"not audio at all" * 50)
+    items = RealPairs(records, seconds=1.0)
+    assert items[1]["audio"].shape == (16000,) and items[1]["has_image"]
+    with pytest.raises(ValueError, match=records[0].path.name):
+        items[0]
+
+
 def test_joint_trainer_takes_every_audio_set(mini_sets, tmp_path):
     out = tmp_path / "joint"
     data = [f"--data={n}:{mini_sets / f}" for n, f in (

@@ -40,7 +40,7 @@ def middle_frame(record: Any, size: int) -> np.ndarray:
     if not paths:
         raise ValueError(f"no frame images for {record.path.name} in {record.frames_dir}")
     with Image.open(paths[len(paths) // 2]) as im:
-        return np.asarray(im.convert("RGB").resize((size, size), Image.BICUBIC))
+        return np.array(im.convert("RGB").resize((size, size), Image.BICUBIC))  # writable
 
 
 class RealPairs(Dataset):
