@@ -6,9 +6,12 @@ package, since it shadows ``app.py``) finds it without building the UI on every 
 
 from __future__ import annotations
 
+import sys
+
 import gradio as gr
 
 from . import tab_about, tab_alignment, tab_gloss, tab_image
+from .models import profile_notice
 
 TITLE = "BGTAI: text, audio, image and any sequence, through gloss"
 
@@ -25,8 +28,13 @@ MAX_FILE_SIZE = "10mb"
 
 def build_demo() -> gr.Blocks:
     """Build the whole UI (no model math happens here)."""
+    notice = profile_notice()
+    if notice:  # the pretrained profile fell back: say so in the log and on the page
+        print(notice, file=sys.stderr)
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(INTRO)
+        if notice:
+            gr.Markdown(f"**{notice}**", elem_id="profile-notice")
         tab_gloss.build()
         tab_alignment.build()
         tab_image.build()

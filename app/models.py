@@ -6,7 +6,9 @@ Two profiles (``BGTAI_PROFILE``, set by ``python app.py --profile``):
 - ``pretrained``: Sound -> Image runs Stable unCLIP (``BGTAI_UNCLIP_MODEL``, default
   ``stabilityai/stable-diffusion-2-1-unclip``) fed by an audio projector trained into CLIP
   ViT-H/14 space (``BGTAI_CLIP_PROJECTOR``: a folder written by
-  ``train_joint --profile pretrained``); a GPU is used when there is one.
+  ``train_joint --profile pretrained``, or its Hub id); a GPU is used when there is one.
+  Without a projector that loads, the app starts on ``embedded`` and says why
+  (:func:`profile_notice`).
 
 Any checkpoint can be replaced with an environment variable naming a local folder or a Hugging
 Face Hub id: ``BGTAI_GLOSS_MODEL``, ``BGTAI_JOINT_MODEL``, ``BGTAI_GENERATOR_MODEL``.
@@ -33,11 +35,44 @@ thrash two cores)."""
 
 
 def profile() -> str:
-    """The active profile; an unknown value is an error at start-up, not a silent default."""
+    """The active profile: ``BGTAI_PROFILE``, except that ``pretrained`` without a loadable
+    audio projector runs ``embedded`` (:func:`profile_notice` says why). An unknown value is an
+    error at start-up, not a silent default."""
     name = os.environ.get("BGTAI_PROFILE", "embedded")
     if name not in PROFILES:
         raise SystemExit(f"BGTAI_PROFILE must be one of {PROFILES}, got {name!r}")
+    if name == "pretrained" and _projector_problem(os.environ.get("BGTAI_CLIP_PROJECTOR", "")):
+        return "embedded"
     return name
+
+
+def profile_notice() -> str | None:
+    """Why the app runs the embedded profile although the pretrained one was asked for, or
+    ``None`` when it runs the profile asked for."""
+    if os.environ.get("BGTAI_PROFILE") != "pretrained":
+        return None
+    problem = _projector_problem(os.environ.get("BGTAI_CLIP_PROJECTOR", ""))
+    if problem is None:
+        return None
+    return (f"The pretrained profile was asked for, but {problem}, so the app runs the embedded "
+            "profile. Train a projector with `train_joint --profile pretrained --data "
+            "vggsound:FOLDER` and set BGTAI_CLIP_PROJECTOR to its folder or Hub id "
+            "(docs/app.md).")
+
+
+@functools.cache
+def _projector_problem(where: str) -> str | None:
+    """What keeps the audio projector at ``where`` from loading (loaded once to find out; it is
+    a few megabytes), or ``None``."""
+    if not where:
+        return "BGTAI_CLIP_PROJECTOR is not set"
+    from bgtai.joint.pretrained import ClipAudioProjector
+
+    try:
+        ClipAudioProjector.from_pretrained(where)
+    except Exception as exc:  # missing folder, offline or unknown hub id, other files
+        return f"the audio projector BGTAI_CLIP_PROJECTOR={where} could not be loaded ({exc})"
+    return None
 
 
 def _location(env: str, default: str | Path) -> str:

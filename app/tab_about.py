@@ -10,7 +10,7 @@ import gradio as gr
 
 from bgtai.data.events import CLASSES
 
-from .models import ASSETS, profile
+from .models import ASSETS, profile, profile_notice
 
 PAPER = """
 ## What this is
@@ -83,6 +83,9 @@ def build() -> None:
     with gr.Tab("About"):
         gr.Markdown(LIMITS, elem_id="about-limits")
         gr.Markdown(PAPER)
+        notice = profile_notice()
+        if notice:
+            gr.Markdown(f"**{notice}**", elem_id="about-profile-notice")
         gr.Markdown(f"## The bundled models (profile now: **{profile()}**)\n"
                     "What each was trained on and what it measured, from its model card:")
         for name, card in model_cards():

@@ -32,3 +32,11 @@ req=requirements.txt
 [ "$dev" = 1 ] && req=requirements-dev.txt
 echo "[install] pip install -r $req"
 python -m pip install -q --disable-pip-version-check -r "$req"
+
+if [ "$dev" = 1 ] && command -v apt-get >/dev/null; then
+  # the Debian recordings the tests' mini data sets are built from (4 MB, cached once)
+  echo "[install] mini data set packages"
+  python -m scripts.make_mini_datasets --download-only || {
+    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq && python -m scripts.make_mini_datasets --download-only; }
+fi

@@ -114,3 +114,16 @@ def app_url(tiny_gloss_model, tiny_joint_model, tiny_generator):
                             quiet=True, max_file_size=MAX_FILE_SIZE)
     yield url
     demo.close()
+
+
+@pytest.fixture(scope="session")
+def mini_sets(tmp_path_factory):
+    """Real-format mini ESC-50, UrbanSound8K, VGGSound, AudioCaps, Clotho, How2 and ASLG-PC12
+    (scripts/make_mini_datasets.py: Debian recordings and pictures, fetched with apt-get)."""
+    import shutil
+
+    if shutil.which("apt-get") is None or shutil.which("dpkg") is None:
+        pytest.skip("the mini data sets are built from Debian packages (apt-get, dpkg)")
+    from scripts.make_mini_datasets import build
+
+    return build(tmp_path_factory.mktemp("mini_sets"))

@@ -313,6 +313,27 @@ def test_profiles(monkeypatch):
         models._unclip_backend()
 
 
+def test_pretrained_profile_without_projector_starts_embedded_and_says_why(monkeypatch,
+                                                                          tmp_path):
+    from app import build_demo, models
+    from bgtai.joint.pretrained import ClipAudioConfig, ClipAudioProjector
+
+    monkeypatch.setenv("BGTAI_PROFILE", "pretrained")
+    monkeypatch.delenv("BGTAI_CLIP_PROJECTOR", raising=False)
+    assert models.profile() == "embedded"
+    assert "BGTAI_CLIP_PROJECTOR is not set" in models.profile_notice()
+    monkeypatch.setenv("BGTAI_CLIP_PROJECTOR", str(tmp_path / "missing"))
+    assert models.profile() == "embedded" and str(tmp_path / "missing") in models.profile_notice()
+    demo = build_demo()  # the page says it too
+    assert any(str(tmp_path / "missing") in str(getattr(b, "value", ""))
+               for b in demo.blocks.values())
+    ClipAudioProjector(ClipAudioConfig(dim=8, width=8, layers=1)).save_pretrained(tmp_path / "p")
+    monkeypatch.setenv("BGTAI_CLIP_PROJECTOR", str(tmp_path / "p"))
+    assert models.profile() == "pretrained" and models.profile_notice() is None
+    monkeypatch.setenv("BGTAI_PROFILE", "embedded")
+    assert models.profile_notice() is None
+
+
 def test_serves_no_file_beyond_its_own(app_url):
     import httpx
 

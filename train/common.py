@@ -57,6 +57,25 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
+def data_argument(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
+    """Add the repeatable ``--data NAME:FOLDER`` option, limited to the data sets ``names``
+    (:mod:`bgtai.data.adapters.catalog`); ``args.data`` is a list of ``DataSpec``."""
+    from bgtai.data.adapters.catalog import parse_data_spec
+
+    def spec(text: str):
+        try:
+            parsed = parse_data_spec(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+        if parsed.name not in names:
+            raise argparse.ArgumentTypeError(f"this trainer takes {', '.join(names)}; "
+                                             f"got {parsed.name}")
+        return parsed
+
+    parser.add_argument("--data", type=spec, action="append", default=[], metavar="NAME:FOLDER",
+                        help=f"train on a real data set too (repeatable): {', '.join(names)}")
+
+
 @dataclass
 class Progress:
     """Where training stands; saved with every checkpoint so a resumed run continues exactly."""

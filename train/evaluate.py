@@ -21,6 +21,13 @@ TASKS = {
     "heard": "train.eval_heard",
     "caption": "train.eval_caption",
     "real-sounds": "train.eval_real",
+    "esc50": "train.eval_datasets",
+    "urbansound8k": "train.eval_datasets",
+    "vggsound": "train.eval_datasets",
+    "audiocaps": "train.eval_datasets",
+    "clotho": "train.eval_datasets",
+    "how2": "train.eval_datasets",
+    "aslg": "train.eval_datasets",
 }
 
 
@@ -34,6 +41,7 @@ def main(argv=None) -> dict:
                                      description=module.__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--json", type=Path, help="write the metrics to this JSON file")
+    parser.set_defaults(task=task)  # one module may serve several tasks
     module.add_arguments(parser)
     args = parser.parse_args(argv[1:])
     metrics = module.run(args)

@@ -16,6 +16,11 @@ docs/caption.md)::
 
 GPUs: ``accelerate launch -m train.train_caption --output-dir runs/caption`` (the same recipe;
 add ``--mixed-precision bf16`` and a larger ``--batch-size`` at will).
+
+Real captions: ``--data audiocaps:/data/AudioCaps --data clotho:/data/Clotho`` (repeatable; any
+audio set of :mod:`bgtai.data.adapters.catalog`, a labelled clip's references being its class
+prompts) adds every training clip of those sets, read by ``--num-workers`` processes, its
+captions glossed by the rules as references (``--n-clips 0 --n-events 0``: real clips only).
 """
 
 from __future__ import annotations
@@ -27,13 +32,15 @@ import sys
 import torch
 from torch.utils.data import ConcatDataset, DataLoader
 
-from bgtai.caption.data import CaptionItems, collate_captions, pick_references
+from bgtai.caption.data import CaptionItems, RecordCaptionItems, collate_captions, pick_references
 from bgtai.caption.model import AudioCaptioner, CaptionerConfig
 from bgtai.caption.words import caption_vocab
+from bgtai.data.adapters.catalog import AUDIO_SETS
 from bgtai.joint.model import JointModel
 from train.common import (
     EpochShuffle,
     base_parser,
+    data_argument,
     loader_epochs,
     make_accelerator,
     positive_int,
@@ -49,7 +56,7 @@ def parse_args(argv=None):
     p = base_parser(__doc__.splitlines()[0])
     p.set_defaults(epochs=12, batch_size=32, lr=1e-3)
     p.add_argument("--joint", default="assets/joint", help="joint checkpoint (audio encoder)")
-    p.add_argument("--n-clips", type=positive_int, default=2000, help="train clips")
+    p.add_argument("--n-clips", type=int, default=2000, help="train world clips (0: none)")
     p.add_argument("--n-events", type=int, default=2000, help="train single events (0: none)")
     p.add_argument("--n-val", type=positive_int, default=200, help="val clips captioned each epoch")
     p.add_argument("--references", type=positive_int, default=20,
@@ -63,9 +70,12 @@ def parse_args(argv=None):
     p.add_argument("--warmup-steps", type=int, default=200)
     p.add_argument("--torch-threads", type=int, default=None,
                    help="torch.set_num_threads (1 on a shared CPU)")
+    data_argument(p, AUDIO_SETS)
     args = p.parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1 or args.n_events < 0:
-        p.error("--epochs and --batch-size must be >= 1, --n-events >= 0")
+    if args.epochs < 1 or args.batch_size < 1 or args.n_events < 0 or args.n_clips < 0:
+        p.error("--epochs and --batch-size must be >= 1, --n-clips and --n-events >= 0")
+    if args.n_clips + args.n_events == 0 and not args.data:
+        p.error("nothing to train on: --n-clips, --n-events or --data")
     return args
 
 
@@ -77,7 +87,9 @@ def model_card(metrics: dict) -> str:
         "(`bgtai.caption.model.AudioCaptioner`): the bundled joint model's audio encoder "
         "(frozen) feeding Langue2Gloss's encoder and gloss decoder.\n\n"
         f"Trained by `python -m train.train_caption` on {metrics['n_clips']} world clips and "
-        f"{metrics['n_events']} single events of the train split (seed {metrics['seed']}, "
+        f"{metrics['n_events']} single events of the train split"
+        + (f" and {metrics['n_real_clips']} real clips ({', '.join(metrics['data'])})"
+           if metrics["data"] else "") + f" (seed {metrics['seed']}, "
         f"{metrics['steps']} steps); {metrics['trainable_parameters']} trained parameters. "
         f"Best epoch on val ({metrics['n_val']} clips): {metrics['best_epoch']}, val CIDEr-D "
         f"{metrics['val_cider_d']:.3f}, BLEU-4 {metrics['val_bleu4']:.3f}, attribute accuracy "
@@ -100,9 +112,12 @@ def main(argv=None) -> dict:
                              dec_layers=args.dec_layers, ff_dim=args.ff_dim, dropout=args.dropout)
     model = AudioCaptioner.from_joint(joint, config)
     common = {"seed": args.seed, "references": args.references, "workers": args.num_workers}
-    parts = [CaptionItems(model, "train", args.n_clips, **common)]
+    parts = [CaptionItems(model, "train", args.n_clips, **common)] if args.n_clips else []
     if args.n_events:
         parts.append(CaptionItems(model, "train", args.n_events, kind="event", **common))
+    real = [r for spec in args.data for r in spec.read("train")]
+    if real:
+        parts.append(RecordCaptionItems(model, real, workers=args.num_workers))
     val = CaptionItems(model, "val", args.n_val, **common)
     train_set = ConcatDataset(parts)
     loader = DataLoader(train_set, batch_size=args.batch_size, collate_fn=collate_captions,
@@ -149,6 +164,7 @@ def main(argv=None) -> dict:
         best = max(history, key=lambda h: h["val_cider_d"])
         metrics = {**best, "best_epoch": best["epoch"], "steps": progress.step,
                    "n_clips": args.n_clips, "n_events": args.n_events, "n_val": args.n_val,
+                   "n_real_clips": len(real), "data": [f"{d.name}:{d.root}" for d in args.data],
                    "seed": args.seed, "trainable_parameters": sum(
                        p.numel() for p in core.parameters() if p.requires_grad)}
         write_metrics(args.output_dir / "metrics.json", metrics)

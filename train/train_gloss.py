@@ -14,6 +14,10 @@ docs/results.md)::
 
 GPUs: ``accelerate launch -m train.train_gloss --output-dir runs/gloss --mixed-precision bf16``.
 
+Real text: ``--data aslg:/data/aslg_pc12.tsv --data how2:/data/how2`` (repeatable) adds ASLG-PC12's
+text-gloss pairs and How2's transcripts with their summaries glossed by the rules (the paper's
+long input -> short output) to the training pairs (the vocabulary is trained on them too).
+
 Pretrained backend: ``--text-backbone bert-base-uncased`` and ``--speech-backbone
 microsoft/wavlm-base-plus`` (Hugging Face ids or folders) replace the pre-nets with those
 encoders, fine-tuned at ``--backbone-lr``; text is then read with the backbone's tokenizer
@@ -29,6 +33,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from bgtai.data.adapters.catalog import TEXT_SETS, gloss_pairs
 from bgtai.data.corpus import training_corpus
 from bgtai.data.speech import speak_many
 from bgtai.eval import gloss_bleu4, token_error_rate
@@ -41,6 +46,7 @@ from bgtai.gloss.translator import GlossTranslator
 from train.common import (
     EpochShuffle,
     base_parser,
+    data_argument,
     make_accelerator,
     resume,
     train_loop,
@@ -81,6 +87,7 @@ def parse_args(argv=None):
                         "(e.g. microsoft/wavlm-base-plus)")
     p.add_argument("--backbone-lr", type=float, default=3e-5,
                    help="peak learning rate of the pretrained backbones")
+    data_argument(p, TEXT_SETS)
     return p.parse_args(argv)
 
 
@@ -103,6 +110,7 @@ def build_data(args, accelerator, text_tokenizer: BackboneTokenizer | None = Non
     text read with ``text_tokenizer`` if given)."""
     train_pairs = training_corpus(args.seed, "train", n_world=args.n_world, limit=args.max_pairs,
                                   n_joined=args.n_joined)
+    train_pairs += [p for spec in args.data for p in gloss_pairs(spec.read("train"))]
     val_pairs = training_corpus(args.seed, "val", n_world=args.n_world, limit=args.eval_pairs)
     rng = np.random.default_rng(args.seed)
     vocab = SubwordVocab.train((s.lower() for pair in train_pairs for s in pair),
@@ -232,6 +240,7 @@ def main(argv=None) -> dict[str, float]:
         return {"stopped_at_step": progress.step}
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
+        metrics["n_train_pairs"] = len(text_set)  # the corpus and every --data pair
         translator.save_pretrained(args.output_dir / "model")
         write_metrics(args.output_dir / "metrics.json", metrics)
     accelerator.end_training()

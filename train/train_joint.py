@@ -16,10 +16,18 @@ Two processes on CPU (what CI runs, gloo)::
 
     accelerate launch --cpu --num_processes 2 -m train.train_joint --output-dir runs/j2 ...
 
-Pretrained profile on GPUs (audio into CLIP ViT-H/14 image space)::
+Pretrained profile on GPUs (audio into CLIP ViT-H/14 image space) on VGGSound, the world's
+events switched off (``--batch-size 0``); the middle frame of every clip is embedded by CLIP once
+and cached in ``--feature-cache``::
 
     accelerate launch --config_file train/configs/joint_multi_gpu.yaml -m train.train_joint \\
-        --profile pretrained --output-dir runs/joint_clip --mixed-precision bf16
+        --profile pretrained --output-dir runs/joint_clip --mixed-precision bf16 \\
+        --data vggsound:/data/VGGSound --batch-size 0 --real-batch-size 256 --num-workers 8
+
+``--data NAME:FOLDER`` (repeatable; :mod:`bgtai.data.adapters.catalog`) adds real clips, each
+step a batch of ``--real-batch-size`` beside the world's: the embedded profile learns audio-image
+(clips with frames) and audio-caption/class-prompt InfoNCE from them (esc50, urbansound8k,
+vggsound, audiocaps, clotho), the pretrained profile audio -> CLIP from VGGSound's frames.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
+from bgtai.data.adapters.catalog import AUDIO_SETS
 from bgtai.joint.data import ClipPairs, EventPairs, batch_lengths, collate_world
 from bgtai.joint.model import JointConfig, JointModel, StepSettings
 from bgtai.joint.pretrained import (
@@ -43,11 +52,13 @@ from bgtai.joint.pretrained import (
     clip_image_embeds,
     load_clip_vision,
 )
+from bgtai.joint.real_data import RealPairs, cached_clip_frame_embeds
 from bgtai.joint.selection import LOSSES, selection_mode
 from bgtai.joint.tokens import world_vocab
 from train.common import (
     EpochShuffle,
     base_parser,
+    data_argument,
     loader_epochs,
     make_accelerator,
     resume,
@@ -64,6 +75,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--profile", choices=("embedded", "pretrained"), default="embedded")
     p.add_argument("--clip-model", default=CLIP_VIT_H14,
                    help="pretrained profile: CLIPVisionModelWithProjection id or folder")
+    p.add_argument("--projector-width", type=int, default=256,
+                   help="pretrained profile: audio encoder width")
+    p.add_argument("--projector-layers", type=int, default=5,
+                   help="pretrained profile: audio encoder dilated blocks")
     p.add_argument("--world-seed", type=int, default=0, help="fixes the world's splits")
     p.add_argument("--n-events", type=int, default=3000, help="train events per epoch")
     p.add_argument("--clip-batch-size", type=int, default=8, help="clips per step (0: none)")
@@ -87,26 +102,44 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="keep the synthesised world here as safetensors files, shared by runs")
     p.add_argument("--torch-threads", type=int, default=None,
                    help="torch CPU threads per process (1 on a busy shared CPU)")
+    data_argument(p, AUDIO_SETS)
+    p.add_argument("--real-batch-size", type=int, default=None,
+                   help="real clips per step and process (default: --batch-size, else 32)")
+    p.add_argument("--real-seconds", type=float, default=10.0,
+                   help="real clips are cut to their first N seconds")
+    p.add_argument("--feature-cache", type=Path, default=None,
+                   help="pretrained profile: where the frozen CLIP frame embeddings are kept "
+                        "(default: OUTPUT_DIR/cache)")
     p.add_argument("--param-hash", action="store_true",
                    help="each process writes param_hash_rank<i>.txt at the end (DDP tests)")
     args = p.parse_args(argv)
-    if args.batch_size < 0 or args.clip_batch_size < 0 or args.batch_size + args.clip_batch_size == 0:
-        p.error("--batch-size (events) and --clip-batch-size must be >= 0 and not both 0")
-    if args.profile == "pretrained" and args.batch_size == 0:
-        p.error("the pretrained profile trains on events: --batch-size must be > 0")
+    if args.real_batch_size is None:
+        args.real_batch_size = args.batch_size or 32
+    if args.profile == "pretrained":
+        args.clip_batch_size = 0  # multi-event clips are the embedded profile's
+        pictureless = [d.name for d in args.data if d.name != "vggsound"]
+        if pictureless:
+            p.error("the pretrained profile learns from audio-picture pairs; of the sets only "
+                    f"vggsound has pictures, got {', '.join(pictureless)}")
+    if args.batch_size < 0 or args.clip_batch_size < 0 or args.real_batch_size < 1 or (
+            args.batch_size + args.clip_batch_size == 0 and not args.data):
+        p.error("--batch-size (events) and --clip-batch-size must be >= 0 and not both 0 "
+                "without --data; --real-batch-size >= 1")
     return args
 
 
 def build_model(args, vocab):
     if args.profile == "pretrained":
         vision = load_clip_vision(args.clip_model)
-        return ClipAudioProjector(ClipAudioConfig(args.clip_model,
-                                                  dim=vision.config.projection_dim)), vision
+        return ClipAudioProjector(ClipAudioConfig(
+            args.clip_model, dim=vision.config.projection_dim, width=args.projector_width,
+            layers=args.projector_layers)), vision
     return JointModel(JointConfig(vocab=vocab.tokens[2:], dim=args.dim)), None
 
 
-def build_loaders(args, vocab):
-    """Event and clip loaders (``None`` when switched off) with (seed, epoch) shuffles."""
+def build_loaders(args, vocab, real_embeds=None):
+    """Event, clip and real-data loaders (``None`` when switched off) with (seed, epoch)
+    shuffles; ``real_embeds`` are the pretrained profile's cached CLIP frame embeddings."""
     cache = not args.no_cache
     # Workers synthesise (or read) the world ahead of the step; pinned batches copy to the GPU
     # asynchronously.
@@ -127,7 +160,26 @@ def build_loaders(args, vocab):
                          cache=cache and not args.num_workers, cache_dir=args.world_cache)
         clips = DataLoader(data, batch_size=args.clip_batch_size,
                            sampler=EpochShuffle(len(data), args.seed + 1), **loader_kw)
-    return events, clips
+    real = None
+    if args.data:
+        data = RealPairs(real_records(args), None if args.profile == "pretrained" else vocab,
+                         seconds=args.real_seconds, image_embeds=real_embeds)
+        real = DataLoader(data, batch_size=min(args.real_batch_size, len(data)),
+                          sampler=EpochShuffle(len(data), args.seed + 2), **loader_kw)
+    return events, clips, real
+
+
+def real_records(args) -> list:
+    """The training records of every ``--data`` set, in the order given."""
+    return [r for spec in args.data for r in spec.read("train")]
+
+
+def concat_audio(parts: list[tuple[torch.Tensor, torch.Tensor]]
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack padded ``(waves, lengths)`` batches into one, padding to the longest."""
+    width = max(w.shape[1] for w, _ in parts)
+    waves = torch.cat([torch.nn.functional.pad(w, (0, width - w.shape[1])) for w, _ in parts])
+    return waves, torch.cat([n for _, n in parts])
 
 
 def param_hash(model: torch.nn.Module) -> str:
@@ -152,8 +204,17 @@ def main(argv=None) -> dict:
     accelerator, progress = make_accelerator(args, "joint", find_unused_parameters=True)
     vocab = world_vocab(args.world_seed, args.vocab_captions)
     model, vision = build_model(args, vocab)
-    event_loader, clip_loader = build_loaders(args, vocab)
-    loaders = [x for x in (event_loader, clip_loader) if x is not None]
+    real_embeds = None
+    if vision is not None and args.data:
+        # CLIP is frozen: each frame is embedded once (by the main process; the others then
+        # read its file) instead of at every step
+        vision = vision.to(accelerator.device)
+        with accelerator.main_process_first():
+            real_embeds = cached_clip_frame_embeds(
+                vision, real_records(args), args.feature_cache or args.output_dir / "cache",
+                model_id=args.clip_model)
+    event_loader, clip_loader, real_loader = build_loaders(args, vocab, real_embeds)
+    loaders = [x for x in (event_loader, clip_loader, real_loader) if x is not None]
     settings = StepSettings(selection_mode(args.dsnet, args.result_filter), args.loss,
                             args.ce_weight, args.sp_weight, args.aux_weight)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
@@ -162,9 +223,11 @@ def main(argv=None) -> dict:
     if args.max_steps is not None:
         total = min(total, args.max_steps)
     scheduler = warmup_cosine(optimizer, total, args.warmup_steps)
-    model, optimizer, scheduler, *loaders = accelerator.prepare(model, optimizer, scheduler, *loaders)
-    event_loader = loaders[0] if event_loader is not None else None
-    clip_loader = loaders[-1] if clip_loader is not None else None
+    model, optimizer, scheduler, *loaders = accelerator.prepare(model, optimizer, scheduler,
+                                                                *loaders)
+    prepared = iter(loaders)
+    event_loader, clip_loader, real_loader = (None if x is None else next(prepared)
+                                              for x in (event_loader, clip_loader, real_loader))
     if vision is not None:
         vision = vision.to(accelerator.device)
     resume(accelerator, args)
@@ -181,12 +244,21 @@ def main(argv=None) -> dict:
     log_path = args.output_dir / "train_log.jsonl"
 
     def step_fn(step_batches):
-        events = step_batches[0] if event_loader is not None else None
-        clips = step_batches[-1] if clip_loader is not None else None
-        if vision is not None:
-            targets = clip_image_embeds(vision, events["image"])
-            return model(events["audio"], batch_lengths(events, "audio"), targets, events["combo"])
-        return model(clips, events, settings)
+        batches = iter(step_batches)
+        events, clips, real = (None if x is None else next(batches)
+                               for x in (event_loader, clip_loader, real_loader))
+        if vision is not None:  # one InfoNCE over the world's events and the real clips
+            parts = []
+            if events is not None:
+                parts.append((events["audio"], batch_lengths(events, "audio"),
+                              clip_image_embeds(vision, events["image"]), events["combo"]))
+            if real is not None:
+                parts.append((real["audio"], batch_lengths(real, "audio"),
+                              real["image_embeds"], real["group"]))
+            waves, lengths = concat_audio([(w, n) for w, n, _, _ in parts])
+            return model(waves, lengths, torch.cat([t for _, _, t, _ in parts]),
+                         torch.cat([g for _, _, _, g in parts]))
+        return model(clips, events, settings, pairs=real)
 
     def after_step(logs: dict) -> None:
         if accelerator.is_main_process:

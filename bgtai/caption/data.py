@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from bgtai.audio import SAMPLE_RATE
 from bgtai.caption.words import CaptionVocab
 from bgtai.data.events import Event
 from bgtai.data.language import describe_events
@@ -86,23 +87,83 @@ class CaptionItems(Dataset):
         self.items: list[dict[str, torch.Tensor]] = []
         loader = DataLoader(_Synth(world), batch_size=batch_size, num_workers=workers,
                             collate_fn=list)
-        device = model.frame_proj.weight.device
         for batch in loader:
-            waves = [torch.from_numpy(a) for a, _ in batch]
-            lengths = torch.tensor([len(w) for w in waves])
-            padded = torch.nn.utils.rnn.pad_sequence(waves, batch_first=True)
-            frames, mask, clip = model.audio_features(padded.to(device), lengths.to(device))
-            for row, (_, events) in enumerate(batch):
-                index = len(self.items)
-                refs = reference_glosses(events, split, index, seed, references)
-                ids = [torch.tensor(vocab.encode(r)) for r in refs]
+            features = frozen_features(model, [torch.from_numpy(a) for a, _ in batch])
+            for (_, events), feats in zip(batch, features):
+                refs = reference_glosses(events, split, len(self.items), seed, references)
                 self.events.append(events)
                 self.references.append(refs)
-                self.items.append({
-                    "frames": frames[row, : int(mask[row].sum())].cpu(),
-                    "clip": clip[row].cpu(),
-                    "gloss_ids": torch.nn.utils.rnn.pad_sequence(ids, batch_first=True),
-                })
+                self.items.append(caption_item(vocab, feats, refs))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return self.items[index]
+
+
+def frozen_features(model, waves: Sequence[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+    """``frames (F, width)`` and ``clip (audio_dim,)`` of each waveform, by the frozen encoder."""
+    lengths = torch.tensor([len(w) for w in waves])
+    padded = torch.nn.utils.rnn.pad_sequence(list(waves), batch_first=True)
+    device = model.frame_proj.weight.device
+    frames, mask, clip = model.audio_features(padded.to(device), lengths.to(device))
+    return [{"frames": frames[row, : int(mask[row].sum())].cpu(), "clip": clip[row].cpu()}
+            for row in range(len(waves))]
+
+
+def caption_item(vocab: CaptionVocab, features: dict[str, torch.Tensor],
+                 references: Sequence[str]) -> dict[str, torch.Tensor]:
+    """An item: the features and the ``(K, L)`` padded ids of the K reference glosses."""
+    ids = [torch.tensor(vocab.encode(r)) for r in references]
+    return {**features, "gloss_ids": torch.nn.utils.rnn.pad_sequence(ids, batch_first=True)}
+
+
+class _Recordings(Dataset):
+    """Each record's waveform (its first ``samples``), read in a DataLoader worker."""
+
+    def __init__(self, records: Sequence, samples: int):
+        self.records, self.samples = records, samples
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        record = self.records[index]
+        try:
+            wave = record.load(max_seconds=600.0)[: self.samples]
+        except ValueError as err:
+            raise ValueError(f"cannot read the clip {record.path}: {err}") from err
+        return torch.from_numpy(np.ascontiguousarray(wave))
+
+
+class RecordCaptionItems(Dataset):
+    """Real clips (:mod:`bgtai.data.adapters` records) as captioner items, like
+    :class:`CaptionItems`: features computed once, the references being the glosses (rules) of
+    the clip's captions, or of its class prompts for a labelled clip
+    (:func:`bgtai.data.adapters.catalog.record_texts`).
+
+    Parameters
+    ----------
+    model : AudioCaptioner
+    records : sequence of audio records
+    max_seconds : float
+        Clips are cut to their beginning (the captioner reads at most 10 s).
+    """
+
+    def __init__(self, model, records: Sequence, *, max_seconds: float = 10.0, workers: int = 0,
+                 batch_size: int = 32):
+        from bgtai.data.adapters.catalog import record_texts
+
+        self.references = [list(dict.fromkeys(english_to_gloss(t) for t in record_texts(r)))
+                           for r in records]
+        loader = DataLoader(_Recordings(list(records), int(max_seconds * SAMPLE_RATE)),
+                            batch_size=batch_size, num_workers=workers, collate_fn=list)
+        self.items: list[dict[str, torch.Tensor]] = []
+        for batch in loader:
+            for feats in frozen_features(model, batch):
+                self.items.append(caption_item(model.vocab, feats,
+                                               self.references[len(self.items)]))
 
     def __len__(self) -> int:
         return len(self.items)

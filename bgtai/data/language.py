@@ -326,3 +326,22 @@ def class_prompts(cls: str) -> list[str]:
         article = "an" if singular[0] in "aeiou" else "a"
         prompts += [t.format(a=article, noun=singular, plural=plural) for t in _PROMPT_TEMPLATES]
     return list(dict.fromkeys(prompts))
+
+
+def label_prompts(label: str) -> list[str]:
+    """Text prompts for a data set's class name, for zero-shot classification of real sets.
+
+    A world class gets :func:`class_prompts`; any other label (``"dog_bark"``, VGGSound's
+    ``"bird chirping, tweeting"``) is read as a noun phrase (underscores as spaces, first
+    comma-separated variant) in the same templates, with a naive ``-s`` plural.
+    """
+    from bgtai.data.events import CLASSES
+
+    if label in CLASSES:
+        return class_prompts(label)
+    noun = label.replace("_", " ").split(",")[0].strip().lower()
+    if not noun:
+        raise ValueError(f"a class label needs a word, got {label!r}")
+    article = "an" if noun[0] in "aeiou" else "a"
+    return list(dict.fromkeys(t.format(a=article, noun=noun, plural=noun + "s")
+                              for t in _PROMPT_TEMPLATES))

@@ -162,3 +162,22 @@ def _metrics_from_ranks(ranks: np.ndarray, ks: tuple[int, ...]) -> dict[str, flo
     out = {f"r{k}": float(np.mean(ranks <= k)) for k in ks}
     out["mrr"] = float(np.mean(1.0 / ranks))
     return out
+
+
+def map_at_k(query_emb: Any, gallery_emb: Any, k: int = 10, *, targets: Any = None) -> float:
+    """Mean average precision at ``k`` (the DCASE text-to-audio retrieval measure, mAP@10).
+
+    Each query's AP@k sums the precision at the rank of every relevant item found in the top
+    ``k`` and divides by ``min(k, number of relevant items)``; ties are broken against the
+    query as in :func:`ranks_from_similarity`. With one relevant item per query it equals the
+    reciprocal rank cut at ``k``.
+    """
+    (k,) = _check_ks((k,))
+    sim = cosine_similarity(query_emb, gallery_emb, name_a="query_emb", name_b="gallery_emb")
+    rel = relevance_matrix(targets, *sim.shape)
+    # stable sort on (-similarity, relevant): among equal scores irrelevant items come first
+    order = np.lexsort((rel, -sim), axis=1)[:, :k]
+    hits = np.take_along_axis(rel, order, axis=1)
+    precision = np.cumsum(hits, axis=1) / np.arange(1, hits.shape[1] + 1)
+    ap = (precision * hits).sum(axis=1) / np.minimum(rel.sum(axis=1), k)
+    return float(ap.mean())

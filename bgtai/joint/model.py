@@ -280,8 +280,25 @@ class JointModel(nn.Module, SafeModelHubMixin, library_name="bgtai",
         losses["clip_audio_text"] = 0.5 * cap["audio_text"]
         return losses
 
+    def pair_losses(self, batch: dict) -> dict[str, torch.Tensor]:
+        """Losses of a batch of real clips (:class:`bgtai.joint.real_data.RealPairs`): audio-
+        image InfoNCE over the clips that have a picture, audio-gloss and audio-text InfoNCE
+        against one text of each; clips of one ``group`` (class label) are positives."""
+        audio, _, _ = self.embed_audio(batch["audio"], batch_lengths(batch, "audio"))
+        same = batch["group"][:, None] == batch["group"][None, :]
+        cap = self._caption_losses(audio, batch, same)
+        losses = {"real_audio_gloss": 0.5 * cap["audio_gloss"],
+                  "real_audio_text": 0.5 * cap["audio_text"]}
+        seen = batch["has_image"]
+        if int(seen.sum()) >= 2:  # (the trainer tells DDP that the image side may idle)
+            image = self.embed_image(batch["image"][seen])
+            losses["real_audio_image"] = info_nce(audio[seen], image, self.log_scales[0],
+                                                  same[seen][:, seen])
+        return losses
+
     def forward(self, clips: dict | None = None, events: dict | None = None,
-                settings: StepSettings | None = None) -> dict[str, torch.Tensor]:
+                settings: StepSettings | None = None, pairs: dict | None = None
+                ) -> dict[str, torch.Tensor]:
         """One training step's losses; ``"loss"`` is their sum (diagnostics excluded).
 
         Parameters
@@ -292,13 +309,15 @@ class JointModel(nn.Module, SafeModelHubMixin, library_name="bgtai",
         settings : StepSettings
         """
         settings = settings or StepSettings()
-        if clips is None and events is None:
-            raise ValueError("a step needs a clip batch, an event batch, or both")
+        if clips is None and events is None and pairs is None:
+            raise ValueError("a step needs a clip, event or real-pair batch")
         losses: dict[str, torch.Tensor] = {}
         if events is not None:
             losses |= self.event_losses(events, settings)
         if clips is not None:
             losses |= self.clip_losses(clips, settings)
+        if pairs is not None:
+            losses |= self.pair_losses(pairs)
         losses["loss"] = sum(v for k, v in losses.items() if k != "pair_precision")
         return losses
 

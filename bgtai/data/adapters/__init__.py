@@ -17,11 +17,15 @@ How2 (summarisation)      :func:`read_how2`                     transcript, summ
 ASLG-PC12                 :func:`read_aslg_tsv`,                text, gloss
                           :func:`load_aslg_hub`
 ========================  ====================================  ==========================
+
+:mod:`bgtai.data.adapters.catalog` names them for ``--data NAME:FOLDER`` and gives each its
+training and test split.
 """
 
 from bgtai.data.adapters.aslg_pc12 import GlossPair, load_aslg_hub, read_aslg_tsv
 from bgtai.data.adapters.audiocaps import AudioCapsRecord, read_audiocaps
 from bgtai.data.adapters.base import AudioRecord, LayoutError, RecordDataset, caption_queries
+from bgtai.data.adapters.catalog import AUDIO_SETS, TEXT_SETS, DataSpec, parse_data_spec, record_texts
 from bgtai.data.adapters.clotho import ClothoRecord, read_clotho
 from bgtai.data.adapters.esc50 import ESC50Record, read_esc50
 from bgtai.data.adapters.how2 import How2Record, read_how2
@@ -29,6 +33,11 @@ from bgtai.data.adapters.urbansound8k import UrbanSound8KRecord, read_urbansound
 from bgtai.data.adapters.vggsound import VGGSoundRecord, read_vggsound
 
 __all__ = [
+    "AUDIO_SETS",
+    "TEXT_SETS",
+    "DataSpec",
+    "parse_data_spec",
+    "record_texts",
     "AudioCapsRecord",
     "AudioRecord",
     "ClothoRecord",
