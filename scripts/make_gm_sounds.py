@@ -151,14 +151,15 @@ def main(argv=None) -> None:
     if not args.soundfont.is_file():
         p.error(f"no soundfont at {args.soundfont}: apt-get install fluidsynth fluid-soundfont-gm")
     rng = np.random.default_rng(args.seed)
-    rows = ["file\tprogram\tdrum_key\tlicence"]
+    rows = ["file\tpackage\tsource\tlicence"]
     for folder, name, program, key, pitched_as in SOURCES:
         (args.out / folder).mkdir(parents=True, exist_ok=True)
         for i, wave in enumerate(render(program, key, pitched_as, args.per_source, rng,
                                         args.soundfont)):
             rel = f"{folder}/gm_{name}_{i:02d}.wav"
             sf.write(args.out / rel, wave, SAMPLE_RATE, subtype="FLOAT")
-            rows.append(f"{rel}\t{'drums' if program == DRUMS else program}\t{key or ''}\t{LICENCE}")
+            source = f"drum key {key}" if program == DRUMS else f"GM program {program}"
+            rows.append(f"{rel}\tfluid-soundfont-gm\t{source}\t{LICENCE}")
     (args.out / "SOURCES.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     print(f"{len(rows) - 1} files in {args.out}")
 
