@@ -31,7 +31,8 @@ def real_dir(tmp_path_factory):
         (root / folder).mkdir()
         for i in range(2):
             t = np.arange(8000) / 16000
-            wave = (np.sin(2 * np.pi * f0 * t) if f0 else rng.standard_normal(8000) * np.exp(-t * 40))
+            wave = (np.sin(2 * np.pi * f0 * t) if f0
+                    else rng.standard_normal(8000) * np.exp(-t * 40))
             sf.write(root / folder / f"{i}.wav", (0.1 * wave).astype(np.float32), 16000)
     return root
 

@@ -20,8 +20,9 @@ step takes ``--batch-size`` world train events and as many real labelled recordi
 ``--real-dir`` must never be the real-sound dev set (docs/real_sounds.md)::
 
     python -m scripts.make_gm_sounds --out runs/gm_sounds
-    python -m train.finetune_audio --output-dir runs/ft --real-dir runs/gm_sounds --cpu \\
-        --torch-threads 1 --n-events 1200 --batch-size 16 --epochs 2
+    python -m scripts.make_sample_sounds --out runs/gm_sounds
+    python -m train.finetune_audio --output-dir runs/ft2 --real-dir runs/gm_sounds --cpu \\
+        --torch-threads 1 --n-events 3000 --batch-size 32 --epochs 4     # docs/real_sounds.md
 """
 
 from __future__ import annotations
@@ -205,8 +206,8 @@ def main(argv=None) -> dict:
 
     if not train_loop(accelerator, args, progress, model=model, optimizer=optimizer,
                       scheduler=scheduler, epoch_batches=loader_epochs(accelerator, loader),
-                      epoch_length=len(loader), step_fn=lambda batches: model(batches[0]), total=total,
-                      desc="finetune_audio", after_step=after_step):
+                      epoch_length=len(loader), step_fn=lambda batches: model(batches[0]),
+                      total=total, desc="finetune_audio", after_step=after_step):
         return {"stopped_at_step": progress.step}
     accelerator.wait_for_everyone()
     metrics = {**log, "step": progress.step}
