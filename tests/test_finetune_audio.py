@@ -1,0 +1,66 @@
+"""Fine-tuning the audio tower on randomised world sounds and real recordings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from safetensors.torch import load_file
+
+from bgtai.joint.model import JointConfig, JointModel
+from train import finetune_audio
+
+
+@pytest.fixture(scope="module")
+def tiny_joint(tmp_path_factory):
+    torch.manual_seed(0)
+    model = JointModel(JointConfig(vocab=["whistle", "clap", "drum", "bell"], dim=16,
+                                   audio_width=16, audio_layers=1, text_width=16, text_layers=1,
+                                   heads=2, image_widths=[8, 8, 8], dsnet_width=16))
+    folder = tmp_path_factory.mktemp("joint") / "tiny"
+    model.eval().save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def real_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("real")
+    rng = np.random.default_rng(0)
+    for folder, f0 in (("whistle", 1200.0), ("clap", None), ("other", 200.0)):
+        (root / folder).mkdir()
+        for i in range(2):
+            t = np.arange(8000) / 16000
+            wave = (np.sin(2 * np.pi * f0 * t) if f0
+                    else rng.standard_normal(8000) * np.exp(-t * 40))
+            sf.write(root / folder / f"{i}.wav", (0.1 * wave).astype(np.float32), 16000)
+    return root
+
+
+def test_only_the_audio_tower_changes(tiny_joint, real_dir, tmp_path):
+    out = tmp_path / "run"
+    metrics = finetune_audio.main([
+        "--output-dir", str(out), "--init", str(tiny_joint), "--real-dir", str(real_dir),
+        "--cpu", "--n-events", "8", "--batch-size", "4", "--epochs", "1", "--lr", "1e-2",
+        "--warmup-steps", "1", "--p-other", "0.5"])
+    assert metrics["step"] == 2
+    for key in ("loss/consistency", "loss/class_world", "loss/class_real", "loss/outlier"):
+        assert np.isfinite(metrics[key])
+    before = load_file(tiny_joint / "model.safetensors")
+    after = load_file(out / "model" / "model.safetensors")
+    assert before.keys() == after.keys()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith("audio.") for k in changed)
+    # batch norm running statistics are the original model's
+    assert not any("running_" in k for k in changed)
+    JointModel.from_pretrained(out / "model")  # loads strictly
+
+
+def test_consistency_is_zero_at_the_start_for_clean_sounds(tiny_joint):
+    module = finetune_audio.AudioFinetune(str(tiny_joint), {
+        "consistency": 1.0, "class_world": 1.0, "class_real": 1.0, "outlier": 1.0}).train()
+    wave = torch.randn(2, 8000) * 0.05
+    losses = module({"clean": wave, "noisy": wave, "class": torch.tensor([0, 1])})
+    assert float(losses["consistency"].detach()) == pytest.approx(0.0, abs=1e-5)
+    assert set(losses) == {"consistency", "class_world", "loss"}
+    assert not module.teacher.training

@@ -1,0 +1,58 @@
+"""The scripts that build the fine-tuning recordings: MIDI writing and file-name labels."""
+
+from __future__ import annotations
+
+import struct
+
+from scripts.make_gm_sounds import DRUMS, SLOT_S, TICKS_PER_S, _vlq, midi_file
+from scripts.make_sample_sounds import label
+
+
+def _read_vlq(data: bytes, i: int) -> tuple[int, int]:
+    value = 0
+    while True:
+        value = (value << 7) | (data[i] & 0x7F)
+        i += 1
+        if not data[i - 1] & 0x80:
+            return value, i
+
+
+def _events(data: bytes) -> list[tuple[int, bytes]]:
+    assert data[:4] == b"MThd" and struct.unpack(">IHHH", data[4:14]) == (6, 0, 1, TICKS_PER_S // 2)
+    assert data[14:18] == b"MTrk"
+    track = data[22:22 + struct.unpack(">I", data[18:22])[0]]
+    out, i, now = [], 0, 0
+    while i < len(track):
+        delta, i = _read_vlq(track, i)
+        now += delta
+        size = 3 if track[i] == 0xFF else (2 if track[i] & 0xF0 == 0xC0 else 3)
+        out.append((now, track[i:i + size]))
+        i += size
+    return out
+
+
+def test_vlq_round_trips():
+    for n in (0, 1, 127, 128, 2880, 2 ** 20):
+        assert _read_vlq(_vlq(n), 0) == (n, len(_vlq(n)))
+
+
+def test_midi_notes_start_one_slot_apart_and_end_on_time():
+    events = _events(midi_file(14, [(60, 100, 0.5), (72, 80, 1.0)]))
+    slot = round(SLOT_S * TICKS_PER_S)
+    assert events[0] == (0, bytes([0xC0, 14]))
+    ons = [(t, e) for t, e in events if e[0] == 0x90]
+    offs = [(t, e) for t, e in events if e[0] == 0x80]
+    assert [t for t, _ in ons] == [0, slot] and [e[1] for _, e in ons] == [60, 72]
+    assert [t for t, _ in offs] == [TICKS_PER_S // 2, slot + TICKS_PER_S]
+    assert events[-1] == (2 * slot, b"\xff\x2f\x00")
+
+
+def test_drums_play_on_channel_ten_without_a_program_change():
+    events = _events(midi_file(DRUMS, [(39, 90, 0.3)]))
+    assert events[0][1] == bytes([0x99, 39, 90])
+
+
+def test_sample_labels_match_whole_stems_only():
+    assert label("perc_snap2") == "snap" and label("clap03") == "clap"
+    assert label("drum_tom_hi_hard") == "drum" and label("guit_em9") == "other"
+    assert label("drum_cymbal_open") is None and label("perc_snapper") is None
