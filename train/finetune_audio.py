@@ -42,7 +42,7 @@ from bgtai.data.events import CLASSES, LOUDNESS_RANGE
 from bgtai.data.world import WorldDataset, collate_world
 from bgtai.joint.data import batch_lengths
 from bgtai.joint.model import JointModel
-from bgtai.joint.open_set import DEFAULT_JOINT, audio_gloss_scale, class_embeddings
+from bgtai.joint.heard import DEFAULT_JOINT, audio_gloss_scale, class_embeddings
 from bgtai.readers import read_loudness
 from train.common import (EpochShuffle, base_parser, loader_epochs, make_accelerator, resume,
                           train_loop, warmup_cosine, write_metrics)
