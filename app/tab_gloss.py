@@ -100,7 +100,7 @@ def gloss_speech(audio, beam_size: float, path: str = DEFAULT_SPEECH_CHOICE):
                               translator=gloss_translator() if shared else None)  # validates it
     if shared:
         return _outputs(glossed.result, "", "speech time", [])
-    heard = glossed.transcript.text.replace("`", "'")
+    heard = glossed.heard.replace("`", "'")
     highlighted = [part for token in glossed.tokens for part in ((token, None), (" ", None))]
     return highlighted, None, f"**Heard:** `{heard}`", ""
 

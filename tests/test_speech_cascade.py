@@ -15,7 +15,7 @@ from bgtai.data.speech import render_speech
 from bgtai.eval import word_error_rate
 from bgtai.gloss import english_to_gloss_tokens
 from bgtai.gloss.asr import MAX_SPEECH_SECONDS, default_recognizer
-from bgtai.gloss.speech import gloss_speech, gloss_transcript
+from bgtai.gloss.speech import clean_transcript, gloss_speech, gloss_transcript
 
 SENTENCES = ["The children are playing in the garden.",
              "Please enter your password followed by the pound key.",
@@ -42,7 +42,8 @@ def test_cascade_glosses_what_was_said(recognizer, spoken):
     glossed = gloss_speech(spoken[sentence], recognizer=recognizer)
     assert glossed.path == "cascade" and glossed.result is None
     assert word_error_rate([glossed.transcript.text], [sentence]) <= 0.15
-    assert glossed.tokens == english_to_gloss_tokens(glossed.transcript.text)
+    assert glossed.heard == clean_transcript(glossed.transcript.text)
+    assert glossed.tokens == english_to_gloss_tokens(glossed.heard)
     assert {"CHILD", "PLAY", "GARDEN"} <= set(glossed.tokens)
 
 
@@ -124,7 +125,39 @@ def test_non_english_speech_is_glossed_or_refused_never_a_crash(recognizer):
     except ValueError as exc:
         assert str(exc)
     else:
-        assert glossed.tokens == english_to_gloss_tokens(glossed.transcript.text)
+        assert glossed.tokens == english_to_gloss_tokens(glossed.heard)
+
+
+@pytest.mark.parametrize("written, cleaned", [
+    ("Production, cancelled.", "Production cancelled."),  # a pause, not a clause boundary
+    ("First stage, missile codes deciphered.", "First stage missile codes deciphered."),
+    ("Enemy L. V. detected.", "Enemy LV detected."),
+    ("Well... I think so.", "Well I think so."),
+    ("Alright boys,", "Alright boys."),
+    ("Had he married a more amiable woman, he might have been made still more respectable.",
+     "Had he married a more amiable woman, he might have been made still more respectable."),
+    ("Eight of spades, four of clubs, seven of hearts.",
+     "Eight of spades, four of clubs, seven of hearts."),
+    ("Yes, sir. Moving out, now.", "Yes sir. Moving out now."),
+    ("", ""),
+    ("...", ""),
+])
+def test_clean_transcript_drops_what_the_recogniser_invents(written, cleaned):
+    assert clean_transcript(written) == cleaned
+
+
+def test_cascade_glosses_the_cleaned_transcript(monkeypatch):
+    from types import SimpleNamespace
+
+    from bgtai.gloss.asr import Transcript
+
+    fake = SimpleNamespace(transcribe=lambda audio, sr=None: Transcript("Production, cancelled.",
+                                                                        seconds=1.0))
+    glossed = gloss_speech(np.zeros(SAMPLE_RATE, np.float32), recognizer=fake)
+    assert glossed.transcript.text == "Production, cancelled."  # kept as the recogniser wrote it
+    assert glossed.heard == "Production cancelled."
+    assert glossed.tokens == english_to_gloss_tokens("Production cancelled.")
+    assert "," not in glossed.tokens
 
 
 def test_slivers_and_symbol_only_utterances_are_dropped(monkeypatch):

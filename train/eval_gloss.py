@@ -18,7 +18,8 @@ Metrics (BLEU-4 on the 0-100 scale, sacrebleu; token error rate as a fraction):
   ``real_speech_bleu4_cascade_model`` (recogniser + neural text model),
   ``real_speech_bleu4_shared`` (the model's own speech side), ``real_speech_bleu4`` (the app's
   default path, :data:`bgtai.gloss.speech.DEFAULT_SPEECH_PATH`),
-  ``real_speech_wer`` (the recogniser's word error rate), ``real_typed_bleu4`` (the transcripts
+  ``real_speech_wer`` (the recogniser's word error rate; the cascade glosses and scores the
+  transcript after :func:`bgtai.gloss.speech.clean_transcript`), ``real_typed_bleu4`` (the transcripts
   typed into the default text path: 100 by construction while that path is the rules) and
   ``real_typed_bleu4_model`` (typed into the neural model).
 """
@@ -37,7 +38,8 @@ from bgtai.data.speech import speak_many
 from bgtai.eval import gloss_bleu4, token_error_rate, word_error_rate
 from bgtai.gloss import english_to_gloss, gloss_alignment, tokenize_words
 from bgtai.gloss.asr import default_recognizer
-from bgtai.gloss.speech import DEFAULT_SPEECH_PATH, DEFAULT_TEXT_PATH, gloss_transcript
+from bgtai.gloss.speech import (DEFAULT_SPEECH_PATH, DEFAULT_TEXT_PATH, clean_transcript,
+                                gloss_transcript)
 from bgtai.gloss.translator import GlossTranslator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,7 +109,7 @@ def real_speech_metrics(translator: GlossTranslator, items: list[tuple[Path, str
     heard, shared = [], []
     for wav, _ in tqdm(items, desc="recorded speech"):
         try:
-            heard.append(recognizer.transcribe(wav).text)
+            heard.append(clean_transcript(recognizer.transcribe(wav).text))  # as the app glosses it
             shared.append(translator.from_speech(wav, beam_size=beam_size).text)
         except ValueError as exc:
             raise SystemExit(f"{wav}: {exc}") from None

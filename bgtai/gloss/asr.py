@@ -35,6 +35,13 @@ MIN_SEGMENT_SECONDS = 0.2
 """Utterances the voice-activity detector cuts shorter than this are dropped: on real recordings
 such slivers (a breath or a click before the speech) come back as a hallucinated "You" or "I"."""
 
+RUNTIME_OPTIONS = {
+    "identify_speakers": "false",  # costs time; the transcript does not use it
+    "return_audio_data": "false",  # the runtime would copy every utterance's audio back
+    "vad_threshold": "0.4",  # below the runtime's 0.5: fewer words lost (docs/gloss.md)
+}
+"""Options of ``libmoonshine``'s transcriber (``parse_transcriber_options`` in its C API)."""
+
 INSTALL_HINT = "install it with `pip install moonshine-voice==0.1.0` (bash scripts/install.sh does)"
 
 
@@ -78,6 +85,9 @@ class SpeechRecognizer:
         A folder with Moonshine tiny's files (``encoder_model.ort``,
         ``decoder_model_merged.ort``, ``tokenizer.bin``); by default the one inside the
         installed package.
+    options : dict of str to str, optional
+        Runtime options that replace those of :data:`RUNTIME_OPTIONS` (e.g.
+        ``{"vad_threshold": "0.5"}``).
 
     Raises
     ------
@@ -85,7 +95,7 @@ class SpeechRecognizer:
         When the package is not installed or the model cannot be loaded.
     """
 
-    def __init__(self, model_dir: str | Path | None = None):
+    def __init__(self, model_dir: str | Path | None = None, options: dict | None = None):
         try:
             from moonshine_voice import ModelArch, Transcriber, get_model_path
         except ImportError as exc:
@@ -95,9 +105,8 @@ class SpeechRecognizer:
         if not (folder / "encoder_model.ort").is_file():
             raise ValueError(f"no Moonshine model in {folder}; {INSTALL_HINT}")
         try:
-            # speaker identification is off: it costs time and the transcript does not use it
             self._transcriber = Transcriber(str(folder), ModelArch.TINY,
-                                            options={"identify_speakers": "false"})
+                                            options={**RUNTIME_OPTIONS, **(options or {})})
         except Exception as exc:  # the runtime reports load failures with its own error type
             raise ValueError(f"the Moonshine model in {folder} could not be loaded "
                              f"({exc})") from None
