@@ -64,3 +64,22 @@ def test_consistency_is_zero_at_the_start_for_clean_sounds(tiny_joint):
     assert float(losses["consistency"].detach()) == pytest.approx(0.0, abs=1e-5)
     assert set(losses) == {"consistency", "class_world", "loss"}
     assert not module.teacher.training
+
+
+def test_slider_edits_stay_in_the_world_range():
+    from bgtai.data.events import CLASSES
+    from bgtai.generate.edits import edit_sound
+
+    data = finetune_audio.RandomisedWorld(6, 0, None, 0.0, p_edit=1.0)
+    torch.manual_seed(0)
+    for i in range(len(data)):
+        item = data[i]
+        clean, cls, sliders = data._clean[i]
+        assert int(item["class"]) == cls and CLASSES[cls]
+        assert sliders.gain_db[0] <= 0.0 <= sliders.gain_db[1]
+        assert item["clean"].shape == clean.shape and not torch.equal(item["clean"], clean)
+    # the edit is the app's own: an edit of 0 dB and 0 semitones gives the sound back
+    np.testing.assert_allclose(edit_sound(clean.numpy()), clean.numpy())
+    unedited = finetune_audio.RandomisedWorld(2, 0, None, 0.0)
+    assert torch.equal(unedited[0]["clean"], unedited._clean[0][0])
+    assert unedited._clean[0][2] is None  # no slider range is measured without --p-edit

@@ -8,7 +8,10 @@ step takes ``--batch-size`` world train events and as many real labelled recordi
   (:func:`bgtai.data.augment.randomise`: room, microphone, noise, clipping) and of the clean
   sound are pulled to the frozen original model's embedding of the clean sound
   (``1 - cosine``), which keeps the loudness, pitch and count information the sliders and the
-  generator read;
+  generator read. With ``--p-edit``, that share of the world sounds is first moved by the app's
+  sliders (:func:`bgtai.generate.edits.edit_sound`, gain and semitones drawn within the
+  class's :func:`~bgtai.generate.edits.world_range`), so the teacher's reading of an *edited*
+  sound, which the sliders' pictures are drawn from, is kept too;
 * **class prompts**: cross-entropy of the student's audio-gloss logits (frozen class-prompt
   embeddings, the model's own scale) for the randomised world sounds and for real recordings
   of the world's classes from ``--real-dir`` (``DIR/<class>/*``; random level, randomised half
@@ -40,6 +43,7 @@ from torch.utils.data import DataLoader, Dataset
 from bgtai.data.augment import Randomisation, random_gain_db, randomise
 from bgtai.data.events import CLASSES, LOUDNESS_RANGE
 from bgtai.data.world import WorldDataset, collate_world
+from bgtai.generate.edits import WorldRange, edit_sound, world_range
 from bgtai.joint.data import batch_lengths
 from bgtai.joint.model import JointModel
 from bgtai.joint.heard import DEFAULT_JOINT, audio_gloss_scale, class_embeddings
@@ -62,6 +66,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--outlier-weight", type=float, default=0.5)
     p.add_argument("--p-other", type=float, default=0.25,
                    help="chance that a real item is drawn from DIR/other/")
+    p.add_argument("--p-edit", type=float, default=0.0,
+                   help="chance that a world sound is first edited by the sliders (world range)")
     p.add_argument("--warmup-steps", type=int, default=20)
     p.add_argument("--torch-threads", type=int, default=None)
     args = p.parse_args(argv)
@@ -69,6 +75,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--batch-size must be >= 1 and --n-events at least one batch")
     if not 0.0 <= args.p_other < 1.0:
         p.error("--p-other must be in [0, 1)")
+    if not 0.0 <= args.p_edit <= 1.0:
+        p.error("--p-edit must be in [0, 1]")
     return args
 
 
@@ -82,10 +90,10 @@ class RandomisedWorld(Dataset):
     """
 
     def __init__(self, n: int, seed: int, real_dir: Path | None, p_other: float,
-                 spec: Randomisation = Randomisation()):
+                 spec: Randomisation = Randomisation(), p_edit: float = 0.0):
         self.world = WorldDataset("train", n, seed=seed, kind="event")
-        self.spec, self.p_other = spec, p_other
-        self._clean: dict[int, tuple[torch.Tensor, int]] = {}
+        self.spec, self.p_other, self.p_edit = spec, p_other, p_edit
+        self._clean: dict[int, tuple[torch.Tensor, int, WorldRange | None]] = {}
         self.real: dict[str, list[np.ndarray]] = {}
         if real_dir is not None:
             waves, folders, failed = load_clips(list_clips(real_dir), max_seconds=4.0)
@@ -98,11 +106,17 @@ class RandomisedWorld(Dataset):
     def __len__(self) -> int:
         return len(self.world)
 
-    def _world(self, index: int) -> tuple[torch.Tensor, int]:
+    def _world(self, index: int, g: torch.Generator) -> tuple[torch.Tensor, int]:
         if index not in self._clean:  # synthesis costs more than the step: keep each sound
             event, audio, _ = self.world.event(index)
-            self._clean[index] = (torch.from_numpy(audio), CLASSES.index(event.cls))
-        return self._clean[index]
+            sliders = world_range(audio, event.cls) if self.p_edit > 0 else None
+            self._clean[index] = (torch.from_numpy(audio), CLASSES.index(event.cls), sliders)
+        audio, cls, sliders = self._clean[index]
+        if sliders is not None and float(torch.rand((), generator=g)) < self.p_edit:
+            gain, shift = ((lo + (hi - lo) * float(torch.rand((), generator=g)))
+                           for lo, hi in (sliders.gain_db, sliders.semitones))
+            audio = torch.from_numpy(edit_sound(audio.numpy(), gain_db=gain, semitones=shift))
+        return audio, cls
 
     def _real(self, g: torch.Generator) -> tuple[torch.Tensor, int]:
         other = OTHER in self.real and float(torch.rand((), generator=g)) < self.p_other
@@ -119,7 +133,7 @@ class RandomisedWorld(Dataset):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         # drawn from the global RNG, which Accelerate checkpoints with the run
         g = torch.Generator().manual_seed(int(torch.randint(2 ** 62, ())))
-        clean, cls = self._world(index)
+        clean, cls = self._world(index, g)
         item = {"clean": clean, "noisy": randomise(clean, g, self.spec),
                 "class": torch.tensor(cls)}
         if self.real_classes:
@@ -186,7 +200,8 @@ def main(argv=None) -> dict:
     module = AudioFinetune(args.init, {
         "consistency": args.consistency_weight, "class_world": args.class_weight,
         "class_real": args.class_weight, "outlier": args.outlier_weight})
-    data = RandomisedWorld(args.n_events, args.world_seed, args.real_dir, args.p_other)
+    data = RandomisedWorld(args.n_events, args.world_seed, args.real_dir, args.p_other,
+                           p_edit=args.p_edit)
     loader = DataLoader(data, batch_size=args.batch_size, collate_fn=collate_world,
                         drop_last=True, num_workers=args.num_workers,
                         sampler=EpochShuffle(len(data), args.seed))
