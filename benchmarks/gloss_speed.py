@@ -6,10 +6,10 @@ cut to 3 s), 5 warm-up and 30 timed calls each, with 1 and 2 torch threads; the 
 :func:`english_to_gloss` on the same sentence is the baseline. The app's default speech path,
 the cascade (:func:`bgtai.gloss.speech.gloss_speech`: Moonshine tiny, then the rules), is timed
 on the same 3 s utterance, with the recogniser alone beside it (its runtime picks its own
-threads); the same recogniser with the runtime's own options
-(``BEFORE_OPTIONS``, this project's settings before its ``RUNTIME_OPTIONS``) is the same-process
-baseline of ``cascade_vs_before``. Wall-clock and process CPU time are both reported, since the 2 cores are shared with
-other jobs::
+threads); the same recogniser with the runtime's own options (``BEFORE_OPTIONS``, this
+project's settings before its ``RUNTIME_OPTIONS``) is the same-process baseline of
+``cascade_vs_before``. Wall-clock and process CPU time are both reported, since the 2 cores are
+shared with other jobs::
 
     python -m benchmarks.gloss_speed [--json OUT] [--threads 1 2]
 """

@@ -67,7 +67,6 @@ def test_consistency_is_zero_at_the_start_for_clean_sounds(tiny_joint):
 
 
 def test_slider_edits_stay_in_the_world_range():
-    from bgtai.data.events import CLASSES
     from bgtai.generate.edits import edit_sound
 
     data = finetune_audio.RandomisedWorld(6, 0, None, 0.0, p_edit=1.0)
@@ -75,7 +74,7 @@ def test_slider_edits_stay_in_the_world_range():
     for i in range(len(data)):
         item = data[i]
         clean, cls, sliders = data._clean[i]
-        assert int(item["class"]) == cls and CLASSES[cls]
+        assert int(item["class"]) == cls  # edits inside the world range keep the class label
         assert sliders.gain_db[0] <= 0.0 <= sliders.gain_db[1]
         assert item["clean"].shape == clean.shape and not torch.equal(item["clean"], clean)
     # the edit is the app's own: an edit of 0 dB and 0 semitones gives the sound back

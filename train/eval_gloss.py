@@ -19,9 +19,9 @@ Metrics (BLEU-4 on the 0-100 scale, sacrebleu; token error rate as a fraction):
   ``real_speech_bleu4_shared`` (the model's own speech side), ``real_speech_bleu4`` (the app's
   default path, :data:`bgtai.gloss.speech.DEFAULT_SPEECH_PATH`),
   ``real_speech_wer`` (the recogniser's word error rate; the cascade glosses and scores the
-  transcript after :func:`bgtai.gloss.speech.clean_transcript`), ``real_typed_bleu4`` (the transcripts
-  typed into the default text path: 100 by construction while that path is the rules) and
-  ``real_typed_bleu4_model`` (typed into the neural model).
+  transcript after :func:`bgtai.gloss.speech.clean_transcript`), ``real_typed_bleu4`` (the
+  transcripts typed into the default text path: 100 by construction while that path is the
+  rules) and ``real_typed_bleu4_model`` (typed into the neural model).
 """
 
 from __future__ import annotations

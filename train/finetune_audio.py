@@ -113,8 +113,9 @@ class RandomisedWorld(Dataset):
             self._clean[index] = (torch.from_numpy(audio), CLASSES.index(event.cls), sliders)
         audio, cls, sliders = self._clean[index]
         if sliders is not None and float(torch.rand((), generator=g)) < self.p_edit:
-            gain, shift = ((lo + (hi - lo) * float(torch.rand((), generator=g)))
-                           for lo, hi in (sliders.gain_db, sliders.semitones))
+            (g_lo, g_hi), (s_lo, s_hi) = sliders.gain_db, sliders.semitones
+            gain = g_lo + (g_hi - g_lo) * float(torch.rand((), generator=g))
+            shift = s_lo + (s_hi - s_lo) * float(torch.rand((), generator=g))  # drawn after gain
             audio = torch.from_numpy(edit_sound(audio.numpy(), gain_db=gain, semitones=shift))
         return audio, cls
 
