@@ -168,10 +168,11 @@ def test_sound_to_image_from_words(page):
     open_tab(page, "Sound -> Image")
     open_tab(page, "From words")
     page.get_by_role("button", name="Picture from the text").click()
-    page.get_by_text("DESC-LOUD").first.wait_for()
+    note = page.locator("#image-gloss")
+    # this answer's gloss, not the caption beside the picture (a click while it runs is ignored)
+    note.get_by_text("DESC-LOUD").wait_for()
     page.locator("#image-text textarea").fill("The dog is barking")
     page.get_by_role("button", name="Picture from the text").click()
-    note = page.locator("#image-gloss")
     note.get_by_text("No picture").wait_for()  # a note, not an empty background
     assert "whistle" in note.inner_text()
     open_tab(page, "From a sound")
