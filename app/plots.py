@@ -83,7 +83,7 @@ def attention_figure(attention: np.ndarray, alignment: np.ndarray, rows: list[st
     ``attention`` and ``alignment`` are ``(len(rows), len(cols))``. Only the first
     :data:`ATTENTION_ROWS` gloss words are drawn, over the inputs they attend to (a long
     text's later sentences are left out, and the title says so); long column lists (speech
-    frames) get sparse tick labels.
+    frames) get sparse tick labels, and columns labelled ``""`` none.
     """
     total = len(rows)
     attention, alignment = attention[:ATTENTION_ROWS], alignment[:ATTENTION_ROWS]
@@ -99,8 +99,9 @@ def attention_figure(attention: np.ndarray, alignment: np.ndarray, rows: list[st
     ax.scatter(c, r, marker="s", s=90 if max(m, n) < 40 else 16, facecolors="none",
                edgecolors="#ff3b30", linewidths=1.5, label="DS-Net alignment")
     ax.set_yticks(range(n), rows, fontsize=8)
-    step = max(1, m // 50)
-    ax.set_xticks(range(0, m, step), cols[::step], fontsize=8, rotation=60)
+    labelled = [i for i in range(m) if cols[i]]  # an empty label gets no tick
+    ticks = labelled[:: max(1, len(labelled) // 50)]
+    ax.set_xticks(ticks, [cols[i] for i in ticks], fontsize=8, rotation=60)
     ax.set(xlabel=col_title, ylabel="gloss word")
     if n < total:
         ax.set_title(f"first {n} of {total} gloss words", fontsize=9, loc="right")

@@ -20,7 +20,7 @@ from bgtai.joint.inspect import inspect_clip
 
 from .errors import clear_on_failure, user_errors
 from .models import MODEL_QUEUE, audio_captioner, gloss_translator, joint_model
-from .plots import cost_path_figure, selection_figure, spectrogram_figure
+from .plots import attention_figure, cost_path_figure, selection_figure, spectrogram_figure
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
 METRICS = {"cosine distance": "cosine", "squared Euclidean": "sqeuclidean"}
@@ -50,7 +50,9 @@ video into frames (columns, 4 per second). The joint model embeds both; DTW over
 distance gives the *Result Filter*'s path (red), and **DS-Net** scores every (segment, frame)
 pair and selects the ones it trusts (white squares) for contrastive training. On the right, DS-Net's
 probabilities with the true pairs outlined in green: frames showing an object that is not
-heard (distractors) or nothing at all should stay pale.
+heard (distractors) or nothing at all should stay pale. Below, the **captioner**'s words over
+the clip's sound: its cross-attention (blue) and DS-Net's alignment (red squares), which frames
+each word speaks of; a caption of several events should step from one event's sound to the next.
 """
 
 
@@ -129,7 +131,8 @@ def frame_strip(frames: np.ndarray, gap: int = 2) -> np.ndarray:
 
 @user_errors
 def inspect_world_clip(split: str, index: float):
-    """Handler: a world clip -> its audio, its frames, the selection figure and a summary."""
+    """Handler: a world clip -> its audio, its frames, the selection figure, the captioner's
+    words over the sound (None without a captioner) and a summary."""
     if split not in CLIP_SPLITS:
         raise ValueError(f"split must be one of {CLIP_SPLITS}")
     index = int(index)
@@ -142,9 +145,17 @@ def inspect_world_clip(split: str, index: float):
     right = int((view.selected & view.truth).sum())
     on_path = int((view.dtw_path & view.truth).sum())
     heard = ", ".join(f"{e.repetitions} x {e.cls}" for e in clip.events) or "nothing"
+    words = None
     try:
-        caption = caption_waveform(audio_captioner(), clip.audio)
+        caption = caption_waveform(audio_captioner(), clip.audio, with_attention=True)
         said = f"`{caption.gloss}` ({caption.text or 'no event named'})"
+        if caption.tokens:
+            step = round(0.2 / caption.frame_seconds)  # a tick every 0.2 s
+            times = [f"{k * caption.frame_seconds:.1f}" if k % step == 0 else ""
+                     for k in range(caption.attention.shape[1] - 1)]
+            words = attention_figure(caption.attention, caption.alignment, caption.tokens,
+                                     ["clip"] + times,
+                                     "the clip's sound: the pooled clip, then 40 ms frames (s)")
     except ValueError as exc:  # no captioner bundled: the rest of the view still works
         said = str(exc)
     summary = _summary([
@@ -157,7 +168,7 @@ def inspect_world_clip(split: str, index: float):
         ("DS-Net vs DTW path: SP-Loss (eq. 6)", f"{view.sp:.3f}"),
     ])
     audio = (SAMPLE_RATE, np.round(clip.audio * 32767).astype(np.int16))
-    return audio, frame_strip(clip.frames), selection_figure(view, 1 / FPS), summary
+    return audio, frame_strip(clip.frames), selection_figure(view, 1 / FPS), words, summary
 
 
 def _sound_examples() -> list[list[str]]:
@@ -226,9 +237,10 @@ def _clip_tab() -> None:
             frames = gr.Image(label="The clip's frames (4 per second)", type="numpy",
                               interactive=False, elem_id="clip-frames")
             figure = gr.Plot(label="Result Filter and DS-Net")
+            words = gr.Plot(label="What the captioner hears: its words over the sound")
             summary = gr.Markdown(label="Summary", elem_id="clip-summary")
             gr.Markdown(EXPLAIN_CLIP)
-    outputs = [audio, frames, figure, summary]
+    outputs = [audio, frames, figure, words, summary]
     clear_on_failure(go.click(inspect_world_clip, [split, index], outputs,
                               api_name="inspect_clip", **MODEL_QUEUE), outputs)
 

@@ -175,8 +175,8 @@ def test_random_bytes_named_mp3_name_the_real_cause(client, sound_files):
 
 
 def test_world_clip_inspection(client):
-    audio, frames, figure, summary = client.predict("test", 3, api_name="/inspect_clip")
-    assert audio and frames and figure
+    audio, frames, figure, words, summary = client.predict("test", 3, api_name="/inspect_clip")
+    assert audio and frames and figure and words
     assert "DS-Net vs DTW path: CE (eq. 5)" in summary and "true (segment, frame) pairs" in summary
     assert "the captioner hears" in summary
 

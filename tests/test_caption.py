@@ -11,7 +11,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from bgtai.caption.model import AudioCaptioner, CaptionerConfig, caption_waveform
+from bgtai.caption.data import collate_captions, frame_targets, pick_references
+from bgtai.caption.model import AudioCaptioner, CaptionerConfig, caption_waveform, event_windows
 from bgtai.caption.words import (
     CaptionVocab,
     HeardEvent,
@@ -20,9 +21,10 @@ from bgtai.caption.words import (
     caption_vocab,
     english,
     parse_gloss,
+    token_events,
 )
 from bgtai.data.clips import sample_events
-from bgtai.data.events import Event
+from bgtai.data.events import CLASSES, Event
 from bgtai.data.language import describe_events
 from bgtai.data.world import WorldDataset
 from bgtai.eval.captioning import caption_metrics
@@ -45,6 +47,51 @@ def test_every_world_description_reads_back_to_its_events():
         assert attribute_hits(heard, events) == (attribute_hits(heard, events)[1],) * 2
         # the canonical English of a caption says the same thing again
         assert parse_gloss(english_to_gloss(english(heard))) == heard
+
+
+def test_every_token_of_a_description_speaks_of_its_own_event():
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        events = sample_events(rng, 10.0, int(rng.integers(1, 4)))
+        tokens = english_to_gloss(describe_events(events, rng)).split()
+        owners = token_events(tokens)
+        assert len(owners) == len(tokens)
+        # in order, every event named, starting at the first
+        assert owners[0] == 0 and sorted(set(owners)) == list(range(len(events)))
+        assert all(a <= b for a, b in zip(owners, owners[1:])), (tokens, owners)
+        # each event's words read back to that event alone
+        for k, event in enumerate(sorted(events, key=lambda e: e.onset_s)):
+            own = [t for t, o in zip(tokens, owners) if o == k]
+            assert parse_gloss(own)[0] == HeardEvent.of(event), (own, event)
+    assert token_events("WHISTLE THREE TIME , DESC-THEN BELL DESC-LOUD") == [0, 0, 0, 0, 1, 1, 1]
+    assert token_events("HELLO WORLD") == [-1, -1]
+
+
+def test_frame_targets_mark_each_event_and_the_silence():
+    clap = Event("clap", None, -10.0, 3, 0.2, 0.8)  # loud, 3 claps over 0.2-1.0 s
+    whistle = Event("whistle", 300.0, -60.0, 1, 1.4, 0.4)  # quiet and low, 1.4-1.8 s
+    got = frame_targets([whistle, clap], 50, 25.0)  # 2 s of 40 ms frames, given out of order
+    assert got.shape == (50, 5)
+    silent = got[:5]  # centres 0.02-0.18 s
+    assert (silent[:, 0] == 0).all() and (silent[:, 1:4] == -100).all() and (silent[:, 4] == -1).all()
+    assert got[10].tolist() == [1 + CLASSES.index("clap"), 2, 2, -100, 0]
+    assert got[40].tolist() == [1 + CLASSES.index("whistle"), 0, 0, 0, 1]
+    assert (got[25:35, 4] == -1).all() and (got[45:, 0] == 0).all()
+
+
+def test_event_windows_from_true_and_heard_labels():
+    true = torch.tensor([[0, 1, 1, 1, 0, 0, 2, 2, 2, 2], [0, 0, 1, 1, 1, 1, 0, 0, 0, 0]])
+    got = event_windows(true)
+    assert got.shape == (2, 2, 10)
+    assert got[0, 0].tolist() == [False, True, True, True] + [False] * 6
+    assert got[0, 1].nonzero()[:, 0].tolist() == [6, 7, 8, 9]
+    assert got[1, 0].nonzero()[:, 0].tolist() == [2, 3, 4, 5] and not got[1, 1].any()
+    # heard labels: a 1-frame blip is dropped, a short gap inside one class is bridged, a
+    # longer one splits it
+    heard = torch.tensor([[5, 0, 3, 3, 3, 0, 3, 3, 3, 0, 0, 0, 0, 3, 3, 3]])
+    runs = [w.nonzero()[:, 0].tolist() for w in event_windows(heard)[0]]
+    assert runs == [list(range(2, 9)), [13, 14, 15]]
+    assert not event_windows(torch.zeros(1, 5, dtype=torch.long)).any()
 
 
 def test_attribute_hits_count_wrong_and_missing_events():
@@ -115,12 +162,40 @@ def test_bad_audio_gets_a_clear_message(tiny_model, wave, sr, message):
         caption_waveform(tiny_model, wave, sr)
 
 
-def test_caption_waveform_returns_gloss_text_and_attention(tiny_model):
+def test_caption_waveform_returns_gloss_text_attention_and_alignment(tiny_model):
     wave = np.random.default_rng(1).normal(0, 0.1, 44100).astype(np.float32)
     cap = caption_waveform(tiny_model, (wave * 32767).astype(np.int16), 44100, with_attention=True)
     assert cap.gloss == " ".join(cap.tokens)
     assert cap.attention.shape[0] == len(cap.tokens)
     assert cap.attention.shape[1] == 1 + 25  # the clip position and 40 ms frames of 1 s
+    assert cap.alignment.shape == cap.attention.shape and cap.alignment.dtype == bool
+    cols = [np.flatnonzero(row) for row in cap.alignment]  # a monotonic path: every word
+    assert all(len(c) for c in cols) and all(a[-1] <= b[0] for a, b in zip(cols, cols[1:]))
+
+
+def test_frame_heads_and_dsnet_learn_from_world_items():
+    from bgtai.caption.data import CaptionItems
+
+    torch.manual_seed(0)
+    model = AudioCaptioner(CaptionerConfig(vocab=caption_vocab(n=50), d_model=32, ff_dim=64,
+                                           enc_layers=1, dec_layers=1))
+    items = CaptionItems(model, "train", 3, references=2)
+    batch = collate_captions([items[i] for i in range(3)])
+    assert batch["frame_targets"].shape[:2] == batch["frames"].shape[:2]
+    ids, owners = pick_references(batch)
+    assert owners.shape == ids.shape and (owners[:, 0] == -1).all()
+    plain = model(batch["frames"], batch["mask"], batch["clip"], ids)
+    assert set(plain) == {"loss", "caption_loss"}
+    out = model(batch["frames"], batch["mask"], batch["clip"], ids,
+                frame_targets=batch["frame_targets"], token_events=owners, frame_weight=0.5,
+                align_weight=1.0)
+    assert out["frame_loss"] > 0 and out["align_loss"] > 0
+    torch.testing.assert_close(out["loss"], out["caption_loss"] + 0.5 * out["frame_loss"]
+                               + out["align_loss"])
+    out["loss"].backward()
+    for part in (model.frame_head, model.cum_proj, model.event_proj, model.gloss.aligner):
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in part.parameters())
+    assert all(p.grad is None for p in model.audio.parameters())  # the audio encoder stays frozen
 
 
 def _train(out: Path, *extra: str) -> dict:
@@ -151,6 +226,24 @@ def test_trainer_resumes_exactly_and_evaluate_reports_the_keys(tmp_path):
     assert {"bleu1", "bleu4", "rouge_l", "cider_d", "attribute_acc"} <= set(got)
     assert json.loads(out.read_text())["n_clips"] == 3
 
+
+
+def test_alignment_scores_count_the_tokens_placed_in_their_events_frames():
+    from bgtai.caption.model import Caption
+    from train.eval_caption import _place
+
+    tokens = "TWO BELL , DESC-THEN WHISTLE".split()   # events 0 0 0 1 1
+    event_of_frame = torch.tensor([0, 0, 0, -1, 1, 1, -100])  # padded past the clip's 6 frames
+    alignment = np.zeros((5, 7), bool)
+    for row, frame in enumerate([1, 2, 4, 5, 3]):  # ',' in event 1, the last token between
+        alignment[row, 1 + frame] = True
+    attention = np.zeros((5, 7), np.float32)
+    attention[:, 0] = 1.0                             # the clip position is no frame
+    attention[:, 1 + 4] = 0.5                         # every token weighs frame 4 (event 1) most
+    cap = Caption(" ".join(tokens), "", parse_gloss(tokens), tokens, attention, alignment)
+    placed = {"align": 0, "attention": 0, "tokens": 0}
+    _place(cap, event_of_frame, placed)
+    assert placed == {"align": 3, "attention": 2, "tokens": 5}
 
 @pytest.mark.skipif(not (BUNDLED / "model.safetensors").is_file(), reason="no bundled captioner")
 def test_bundled_captioner_names_the_class_of_test_clips():

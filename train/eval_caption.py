@@ -6,7 +6,10 @@ against all its reference glosses (:mod:`bgtai.caption.data`). ``attribute_acc``
 count, loudness-level and pitch-level words of every true event, read back from the caption
 (:func:`bgtai.caption.words.attribute_table`; ``class_acc``, ``count_acc``, ``loudness_acc``,
 ``pitch_acc`` each alone); ``event_count_acc``: captions naming exactly as many events as the
-clip holds.
+clip holds. Where the words land in the sound, on the captions that name as many events as the
+clip holds: ``align_token_acc``, the caption tokens whose DS-Net alignment is centred on a frame
+of the event the token speaks of (:func:`bgtai.caption.words.token_events`, events in onset
+order), and ``attention_token_acc``, the same for the frame the cross-attention weighs most.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import torch
 
 from bgtai.caption.data import CaptionItems, collate_captions
 from bgtai.caption.model import AudioCaptioner
-from bgtai.caption.words import attribute_table
+from bgtai.caption.words import attribute_table, token_events
 from bgtai.eval.captioning import caption_metrics
 
 
@@ -29,24 +32,42 @@ def score(model: AudioCaptioner, items: CaptionItems, batch_size: int = 64,
     device = model.frame_proj.weight.device
     hyps, same_count = [], 0
     hits = {name: [0, 0] for name in ("cls", "count", "loudness", "pitch")}
+    placed = {"align": 0, "attention": 0, "tokens": 0}
     for start in range(0, len(items), batch_size):
         chunk = range(start, min(start + batch_size, len(items)))
         batch = collate_captions([items[i] for i in chunk])
         captions = model.generate(batch["frames"].to(device), batch["mask"].to(device),
-                                  batch["clip"].to(device))
+                                  batch["clip"].to(device), with_attention=True)
         for k, cap in enumerate(captions):
             events = items.events[start + k]
             for name, (r, t) in attribute_table(cap.events, events).items():
                 hits[name][0] += r
                 hits[name][1] += t
-            same_count += len(cap.events) == len(events)
+            if len(cap.events) == len(events):
+                same_count += 1
+                _place(cap, batch["frame_targets"][k, :, 4], placed)
             hyps.append(cap.gloss)
     metrics = caption_metrics(hyps, items.references, meteor=meteor)
     metrics["attribute_acc"] = sum(r for r, _ in hits.values()) / sum(t for _, t in hits.values())
     for name, (r, t) in hits.items():
         metrics[f"{'class' if name == 'cls' else name}_acc"] = r / max(t, 1)
     metrics["event_count_acc"] = same_count / len(items)
+    for name in ("align", "attention"):
+        metrics[f"{name}_token_acc"] = placed[name] / max(placed["tokens"], 1)
     return metrics
+
+
+def _place(cap, event_of_frame: torch.Tensor, placed: dict[str, int]) -> None:
+    """Count the caption's tokens whose DS-Net alignment (its middle aligned frame) and whose
+    strongest cross-attention fall on a frame of the event the token speaks of."""
+    for row, owner in enumerate(token_events(cap.tokens)):
+        if owner < 0:
+            continue
+        inside = (event_of_frame[: cap.attention.shape[1] - 1] == owner).numpy()
+        aligned = cap.alignment[row, 1:].nonzero()[0]  # column 0 is the clip position
+        placed["tokens"] += 1
+        placed["align"] += bool(aligned.size) and bool(inside[aligned[len(aligned) // 2]])
+        placed["attention"] += bool(inside[cap.attention[row, 1:].argmax()])
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

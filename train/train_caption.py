@@ -7,11 +7,10 @@ clips (1-10 s, 1-3 events) and single events of the train split, each with up to
 clips are captioned; the epoch with the best val CIDEr-D is kept in ``DIR/model`` (the test
 split is for ``python -m train.evaluate caption`` only).
 
-CPU recipe of the bundled ``assets/caption`` (12 epochs of 125 steps, about 2 s a step on the
-shared 2-core machine; the bundled run was stopped after epoch 8, see its model card and
-docs/caption.md)::
+CPU recipe of the bundled ``assets/caption`` (12 epochs of 125 steps, about 1.1 s a step
+with 2 threads on the 2-core machine, 28 min in all)::
 
-    python -m train.train_caption --output-dir runs/caption --cpu --torch-threads 1 \
+    python -m train.train_caption --output-dir runs/caption --cpu --torch-threads 2 \
         --num-workers 2
 
 GPUs: ``accelerate launch -m train.train_caption --output-dir runs/caption`` (the same recipe;
@@ -25,6 +24,7 @@ captions glossed by the rules as references (``--n-clips 0 --n-events 0``: real 
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -68,6 +68,14 @@ def parse_args(argv=None):
     p.add_argument("--ff-dim", type=int, default=256)
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--warmup-steps", type=int, default=200)
+    p.add_argument("--frame-weight", type=float, default=0.5,
+                   help="weight of the per-frame heads' loss (what sounds at each frame, its "
+                        "count, loudness and pitch levels); world items only")
+    p.add_argument("--align-weight", type=float, default=1.0,
+                   help="weight of the DS-Net's loss (caption tokens against their event's "
+                        "frames; it reads detached states); world items only")
+    p.add_argument("--cumulative", action=argparse.BooleanOptionalAction, default=True,
+                   help="add each frame's running sum of the frames so far to its memory input")
     p.add_argument("--torch-threads", type=int, default=None,
                    help="torch.set_num_threads (1 on a shared CPU)")
     data_argument(p, AUDIO_SETS)
@@ -103,13 +111,17 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
-    accelerator, progress = make_accelerator(args, "caption")
+    # real clips have no frame targets: their batches leave the frame head and DS-Net unused
+    accelerator, progress = make_accelerator(
+        args, "caption", find_unused_parameters=bool(args.data) or not (
+            args.frame_weight and args.align_weight))
     joint = JointModel.from_pretrained(args.joint)
     jc = joint.config
     config = CaptionerConfig(vocab=caption_vocab(args.seed), audio_width=jc.audio_width,
                              audio_layers=jc.audio_layers, audio_dim=jc.dim,
                              d_model=args.d_model, n_heads=args.heads, enc_layers=args.enc_layers,
-                             dec_layers=args.dec_layers, ff_dim=args.ff_dim, dropout=args.dropout)
+                             dec_layers=args.dec_layers, ff_dim=args.ff_dim, dropout=args.dropout,
+                             cumulative=args.cumulative)
     model = AudioCaptioner.from_joint(joint, config)
     common = {"seed": args.seed, "references": args.references, "workers": args.num_workers}
     parts = [CaptionItems(model, "train", args.n_clips, **common)] if args.n_clips else []
@@ -139,7 +151,10 @@ def main(argv=None) -> dict:
 
     def step_fn(batch):
         (b,) = batch
-        return model(b["frames"], b["mask"], b["clip"], pick_references(b))
+        ids, owners = pick_references(b)
+        return model(b["frames"], b["mask"], b["clip"], ids, frame_targets=b.get("frame_targets"),
+                     token_events=owners, frame_weight=args.frame_weight,
+                     align_weight=args.align_weight)
 
     def after_epoch() -> None:
         if accelerator.is_main_process:

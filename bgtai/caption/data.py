@@ -10,6 +10,7 @@ caption against all of them, as captioning benchmarks score against all their an
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,10 +18,10 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from bgtai.audio import SAMPLE_RATE
-from bgtai.caption.words import CaptionVocab
-from bgtai.data.events import Event
+from bgtai.caption.words import CaptionVocab, token_events
+from bgtai.data.events import CLASSES, LOUDNESS_LEVELS, PITCH_LEVELS, Event
 from bgtai.data.language import describe_events
-from bgtai.data.world import SPLITS, WorldDataset
+from bgtai.data.world import EVENT_PAD_S, SPLITS, WorldDataset
 from bgtai.gloss import english_to_gloss
 
 _SALT = 19  # the caption streams' own salt (the joint data uses 1 and 2)
@@ -58,7 +59,9 @@ class CaptionItems(Dataset):
     Items are rendered once (``workers`` processes) and their features computed once by
     ``model.audio_features`` (the encoder is frozen, so this equals computing them every
     step). Each item is a dict: ``frames (F, width)``, ``clip (audio_dim,)``, ``gloss_ids
-    (K, L)`` (the K references, ``<s> ... </s>`` zero-padded).
+    (K, L)`` (the K references, ``<s> ... </s>`` zero-padded), ``token_events (K, L)`` (the
+    event each reference token speaks of, :func:`bgtai.caption.words.token_events`; -1 at
+    ``<s>``, ``</s>`` and padding) and ``frame_targets (F, 5)`` (:func:`frame_targets`).
 
     Parameters
     ----------
@@ -93,7 +96,15 @@ class CaptionItems(Dataset):
                 refs = reference_glosses(events, split, len(self.items), seed, references)
                 self.events.append(events)
                 self.references.append(refs)
-                self.items.append(caption_item(vocab, feats, refs))
+                # a single event's audio starts with EVENT_PAD_S of background
+                timed = events if kind == "clip" else tuple(
+                    dataclasses.replace(e, onset_s=EVENT_PAD_S) for e in events)
+                targets = frame_targets(timed, len(feats["frames"]), model.audio.fps)
+                owners = [torch.tensor([-1, *token_events(r), -1]) for r in refs]
+                self.items.append({
+                    **caption_item(vocab, feats, refs), "frame_targets": targets,
+                    "token_events": torch.nn.utils.rnn.pad_sequence(
+                        owners, batch_first=True, padding_value=-1)})
 
     def __len__(self) -> int:
         return len(self.items)
@@ -103,13 +114,33 @@ class CaptionItems(Dataset):
 
 
 def frozen_features(model, waves: Sequence[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
-    """``frames (F, width)`` and ``clip (audio_dim,)`` of each waveform, by the frozen encoder."""
+    """``frames (F, width + 1)`` and ``clip (audio_dim,)`` of each waveform, by the frozen
+    encoder (:meth:`bgtai.caption.model.AudioCaptioner.audio_features`)."""
     lengths = torch.tensor([len(w) for w in waves])
     padded = torch.nn.utils.rnn.pad_sequence(list(waves), batch_first=True)
     device = model.frame_proj.weight.device
     frames, mask, clip = model.audio_features(padded.to(device), lengths.to(device))
     return [{"frames": frames[row, : int(mask[row].sum())].cpu(), "clip": clip[row].cpu()}
             for row in range(len(waves))]
+
+
+def frame_targets(events: Sequence[Event], n_frames: int, fps: float) -> torch.Tensor:
+    """What sounds at each frame (its centre): ``(n_frames, 5)`` int64 columns class (0: none,
+    ``1 + CLASSES.index`` else), repetitions - 1, loudness level and pitch level of the event
+    sounding there (-100, ignored, where no event sounds or the class has no pitch: the frame
+    heads' targets), and that event's index in onset order (-1: none; the DS-Net's target)."""
+    t = (torch.arange(n_frames, dtype=torch.float64) + 0.5) / fps
+    out = torch.full((n_frames, 5), -100, dtype=torch.int64)
+    out[:, 0], out[:, 4] = 0, -1
+    for k, e in enumerate(sorted(events, key=lambda e: e.onset_s)):
+        on = (t >= e.onset_s) & (t < e.offset_s)
+        out[on, 4] = k
+        out[on, 0] = 1 + CLASSES.index(e.cls)
+        out[on, 1] = int(e.repetitions) - 1
+        out[on, 2] = LOUDNESS_LEVELS.index(e.loudness_level)
+        if e.pitch_level is not None:
+            out[on, 3] = PITCH_LEVELS.index(e.pitch_level)
+    return out
 
 
 def caption_item(vocab: CaptionVocab, features: dict[str, torch.Tensor],
@@ -174,24 +205,39 @@ class RecordCaptionItems(Dataset):
 
 def collate_captions(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     """Pad a list of :class:`CaptionItems` items: ``frames (B, F, w)``, ``mask (B, F)``,
-    ``clip (B, d)``, ``gloss_ids (B, K, L)`` and ``n_refs (B,)``."""
+    ``clip (B, d)``, ``gloss_ids (B, K, L)``, ``n_refs (B,)`` and, when every item has them,
+    ``frame_targets (B, F, 5)`` and ``token_events (B, K, L)`` (padded as in the items)."""
     frames = torch.nn.utils.rnn.pad_sequence([i["frames"] for i in items], batch_first=True)
     n = torch.tensor([len(i["frames"]) for i in items])
     k = max(len(i["gloss_ids"]) for i in items)
     length = max(i["gloss_ids"].shape[1] for i in items)
+    extra = {}
+    if all("frame_targets" in i for i in items):
+        targets = torch.nn.utils.rnn.pad_sequence(
+            [i["frame_targets"] for i in items], batch_first=True, padding_value=-100)
+        targets[..., 4][targets[..., 4] == -100] = -1
+        owners = torch.full((len(items), k, length), -1, dtype=torch.int64)
+        for row, item in enumerate(items):
+            owners[row, : item["token_events"].shape[0], : item["token_events"].shape[1]] = (
+                item["token_events"])
+        extra = {"frame_targets": targets, "token_events": owners}
     ids = torch.zeros(len(items), k, length, dtype=torch.int64)
     for row, item in enumerate(items):
         g = item["gloss_ids"]
         ids[row, : g.shape[0], : g.shape[1]] = g
     return {"frames": frames, "mask": torch.arange(frames.shape[1])[None] < n[:, None],
             "clip": torch.stack([i["clip"] for i in items]), "gloss_ids": ids,
-            "n_refs": torch.tensor([len(i["gloss_ids"]) for i in items])}
+            "n_refs": torch.tensor([len(i["gloss_ids"]) for i in items]), **extra}
 
 
-def pick_references(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+def pick_references(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | None]:
     """One reference per item, drawn with the global torch RNG (saved in every checkpoint, so
-    a resumed run draws what the uninterrupted one would): ``(B, L)`` ids."""
+    a resumed run draws what the uninterrupted one would): its ``(B, L)`` ids and, when the
+    batch has them, its ``(B, L)`` token events (else None)."""
     n = batch["n_refs"]
     pick = (torch.rand(len(n)) * n.cpu()).long().to(n.device)
-    ids = batch["gloss_ids"][torch.arange(len(n), device=n.device), pick]
-    return ids[:, : int((ids != 0).sum(1).max())]
+    rows = torch.arange(len(n), device=n.device)
+    ids = batch["gloss_ids"][rows, pick]
+    length = int((ids != 0).sum(1).max())
+    owners = batch.get("token_events")
+    return ids[:, :length], None if owners is None else owners[rows, pick][:, :length]

@@ -104,18 +104,12 @@ def phrase_table() -> dict[tuple[str, ...], tuple[str, object]]:
     return table
 
 
-def parse_gloss(gloss: str | Sequence[str]) -> list[HeardEvent]:
-    """The events a gloss caption names, in order.
-
-    Each class noun starts an event. Attributes before it belong to it; attributes after it
-    ("a whistle THREE TIME", "bells, DESC-LOUD AND DESC-LOW") belong to it until a word that is
-    neither an attribute nor glue (a joiner such as DESC-THEN) hands over to the next event.
-    A missing count reads as one (articles are dropped in gloss: "a bell" is "BELL").
-    """
-    tokens = gloss.split() if isinstance(gloss, str) else list(gloss)
+def _read(tokens: Sequence[str]) -> tuple[list[HeardEvent], list[int]]:
+    """:func:`parse_gloss`'s events and, per token, the index of the event it belongs to."""
     table = phrase_table()
     longest = max(len(k) for k in table)
     events: list[dict] = []
+    owners: list[int | None] = [None] * len(tokens)
     pending: dict = {}
     after_noun = False
     i = 0
@@ -126,21 +120,48 @@ def parse_gloss(gloss: str | Sequence[str]) -> list[HeardEvent]:
                 break
         else:
             hit, n = None, 1
+        owner = None  # not known yet: the next event's, or the last one's at the end
         if hit is None:
             after_noun = after_noun and tokens[i] in _NEUTRAL
+            owner = len(events) - 1 if after_noun else None
         elif hit[0] == "class":
             events.append({"cls": hit[1], **pending})
             pending, after_noun = {}, True
+            owners = [len(events) - 1 if o is None else o for o in owners[:i]] + owners[i:]
+            owner = len(events) - 1
         elif hit[0] == "overlap":
             pending["with_previous"], after_noun = True, False
         elif after_noun and hit[0] not in events[-1]:
             events[-1][hit[0]] = hit[1]
+            owner = len(events) - 1
         else:
             pending[hit[0]], after_noun = hit[1], False
+        owners[i: i + n] = [owner] * n
         i += n
-    return [HeardEvent(e["cls"], e.get("count", 1), e.get("loudness"), e.get("pitch"),
-                       bool(e.get("with_previous", False)) and k > 0)
-            for k, e in enumerate(events)]
+    last = len(events) - 1
+    heard = [HeardEvent(e["cls"], e.get("count", 1), e.get("loudness"), e.get("pitch"),
+                        bool(e.get("with_previous", False)) and k > 0)
+             for k, e in enumerate(events)]
+    return heard, [last if o is None else o for o in owners]
+
+
+def parse_gloss(gloss: str | Sequence[str]) -> list[HeardEvent]:
+    """The events a gloss caption names, in order.
+
+    Each class noun starts an event. Attributes before it belong to it; attributes after it
+    ("a whistle THREE TIME", "bells, DESC-LOUD AND DESC-LOW") belong to it until a word that is
+    neither an attribute nor glue (a joiner such as DESC-THEN) hands over to the next event.
+    A missing count reads as one (articles are dropped in gloss: "a bell" is "BELL").
+    """
+    return _read(gloss.split() if isinstance(gloss, str) else list(gloss))[0]
+
+
+def token_events(gloss: str | Sequence[str]) -> list[int]:
+    """For each token of a gloss caption, the index of the event (in :func:`parse_gloss`'s
+    order) it speaks of: a class noun and its attributes their event's, a joiner or other glue
+    the event it leads into (the last event's at the very end), -1 for all in a caption that
+    names no event. What the captioner's DS-Net learns to align with the audio."""
+    return _read(gloss.split() if isinstance(gloss, str) else list(gloss))[1]
 
 
 def english(events: Sequence[HeardEvent]) -> str:
