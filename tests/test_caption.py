@@ -12,11 +12,18 @@ import torch
 from safetensors.torch import load_file
 
 from bgtai.caption.data import collate_captions, frame_targets, pick_references
-from bgtai.caption.model import AudioCaptioner, CaptionerConfig, caption_waveform, event_windows
+from bgtai.caption.model import (
+    AudioCaptioner,
+    CaptionerConfig,
+    caption_waveform,
+    event_measures,
+    event_windows,
+)
 from bgtai.caption.words import (
     CaptionVocab,
     HeardEvent,
     attribute_hits,
+    attribute_words,
     attribute_table,
     caption_vocab,
     english,
@@ -123,6 +130,17 @@ def test_caption_metrics_reward_the_right_caption():
         caption_metrics(["A"], [[]])
 
 
+def test_attribute_words_spread_over_every_phrasing_of_a_value():
+    vocab = CaptionVocab(caption_vocab(n=200))
+    loud = attribute_words(vocab, "loudness", "loud")
+    named = {vocab.tokens[i] for i in np.flatnonzero(loud)}
+    assert {"DESC-LOUD", "DESC-STRONG", "DESC-POWERFUL"} <= named and "DESC-QUIET" not in named
+    assert loud.sum() == pytest.approx(1.0)
+    three = attribute_words(vocab, "count", 3)
+    assert {vocab.tokens[i] for i in np.flatnonzero(three)} == {"THREE"}
+    assert not attribute_words(CaptionVocab(["X"]), "class", "clap").any()
+
+
 def test_vocab_round_trip_and_unknown_tokens():
     vocab = CaptionVocab(caption_vocab(n=50))
     ids = vocab.encode("TWO DESC-LOUD WHISTLE ZEBRA")
@@ -148,6 +166,24 @@ def test_features_of_a_clip_alone_equal_those_in_a_batch(tiny_model):
     assert int(alone[1].sum()) == n == 25
     torch.testing.assert_close(frames[0, :n], alone[0][0, :n], atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(clip[0], alone[2][0], atol=1e-5, rtol=1e-4)
+
+
+def test_memory_holds_one_slot_per_event_after_the_frames(tiny_model):
+    wave = torch.from_numpy(np.random.default_rng(2).normal(0, 0.1, (2, 16000)).astype(np.float32))
+    frames, mask, clip = tiny_model.audio_features(wave)
+    n = frames.shape[1]
+    windows = torch.zeros(2, 2, n, dtype=torch.bool)
+    windows[0, 0, 2:8], windows[0, 1, 12:20], windows[1, 0, 5:9] = True, True, True
+    memory, pad = tiny_model.memory(frames, mask, clip, windows)
+    assert memory.shape[1] == pad.shape[1] == 1 + n + 2
+    assert not pad[:, 0].any() and torch.equal(pad[:, 1 : 1 + n], ~mask)
+    assert pad[:, 1 + n :].tolist() == [[False, False], [False, True]]
+    # the slots carry the events: another level of event 0 changes its slot, not event 1's
+    louder = frames.clone()
+    louder[0, 2:8, -1] += 0.3  # +6 dB on event 0's frames
+    moved = tiny_model.memory(louder, mask, clip, windows)[0]
+    assert not torch.allclose(moved[0, 1 + n], memory[0, 1 + n])
+    torch.testing.assert_close(moved[0, 2 + n], memory[0, 2 + n])
 
 
 @pytest.mark.parametrize("wave, sr, message", [
@@ -188,12 +224,13 @@ def test_frame_heads_and_dsnet_learn_from_world_items():
     assert set(plain) == {"loss", "caption_loss"}
     out = model(batch["frames"], batch["mask"], batch["clip"], ids,
                 frame_targets=batch["frame_targets"], token_events=owners, frame_weight=0.5,
-                align_weight=1.0)
-    assert out["frame_loss"] > 0 and out["align_loss"] > 0
+                align_weight=1.0, event_weight=2.0)
+    assert out["frame_loss"] > 0 and out["align_loss"] > 0 and out["event_loss"] > 0
     torch.testing.assert_close(out["loss"], out["caption_loss"] + 0.5 * out["frame_loss"]
-                               + out["align_loss"])
+                               + out["align_loss"] + 2.0 * out["event_loss"])
     out["loss"].backward()
-    for part in (model.frame_head, model.cum_proj, model.event_proj, model.gloss.aligner):
+    for part in (model.frame_head, model.cum_proj, model.event_head, model.event_proj,
+                 model.event_order, model.gloss.aligner):
         assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in part.parameters())
     assert all(p.grad is None for p in model.audio.parameters())  # the audio encoder stays frozen
 
@@ -246,6 +283,24 @@ def test_alignment_scores_count_the_tokens_placed_in_their_events_frames():
     assert placed == {"align": 3, "attention": 2, "tokens": 5}
 
 @pytest.mark.skipif(not (BUNDLED / "model.safetensors").is_file(), reason="no bundled captioner")
+def test_event_measures_read_level_and_separate_sounds():
+    # frames in dB: two sounds at -30 dB with a quiet gap, a faint -60 dB tail (more than 20 dB
+    # down: not active), then a second event at -20/-26 dB sounding once
+    db = torch.tensor([[-90., -30, -30, -90, -90, -30, -60, -90, -20, -26, -90]])
+    windows = torch.zeros(1, 3, 11, dtype=torch.bool)
+    windows[0, 0, 1:8] = True
+    windows[0, 1, 8:10] = True
+    level, sounds = event_measures(db / 20, windows)
+    assert sounds.tolist() == [[2, 1, 0]]
+    assert level[0, 0].item() == pytest.approx(-30.0, abs=1e-3)
+    want = 10 * np.log10((10 ** -2.0 + 10 ** -2.6) / 2)
+    assert level[0, 1].item() == pytest.approx(want, abs=1e-3)
+    assert level[0, 2].item() == -100.0
+    # a gain shifts the level by as many dB and leaves the count alone
+    louder, same = event_measures((db + 6) / 20, windows)
+    assert torch.allclose(louder[0, :2], level[0, :2] + 6, atol=1e-3) and torch.equal(same, sounds)
+
+
 def test_bundled_captioner_names_the_class_of_test_clips():
     model = AudioCaptioner.from_pretrained(BUNDLED).eval()
     world = WorldDataset("test", 12, kind="event", image_size=32)

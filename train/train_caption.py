@@ -7,8 +7,8 @@ clips (1-10 s, 1-3 events) and single events of the train split, each with up to
 clips are captioned; the epoch with the best val CIDEr-D is kept in ``DIR/model`` (the test
 split is for ``python -m train.evaluate caption`` only).
 
-CPU recipe of the bundled ``assets/caption`` (12 epochs of 125 steps, about 1.1 s a step
-with 2 threads on the 2-core machine, 28 min in all)::
+CPU recipe of the bundled ``assets/caption`` (12 epochs of 125 steps, about 1.2 s a step
+with 2 threads on the 2-core machine, 30 min in all)::
 
     python -m train.train_caption --output-dir runs/caption --cpu --torch-threads 2 \
         --num-workers 2
@@ -71,6 +71,9 @@ def parse_args(argv=None):
     p.add_argument("--frame-weight", type=float, default=0.5,
                    help="weight of the per-frame heads' loss (what sounds at each frame, its "
                         "count, loudness and pitch levels); world items only")
+    p.add_argument("--event-weight", type=float, default=1.0,
+                   help="weight of the event heads' loss (each event's class, count, loudness "
+                        "and pitch levels, read into its memory slot); world items only")
     p.add_argument("--align-weight", type=float, default=1.0,
                    help="weight of the DS-Net's loss (caption tokens against their event's "
                         "frames; it reads detached states); world items only")
@@ -111,10 +114,11 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
-    # real clips have no frame targets: their batches leave the frame head and DS-Net unused
+    # real clips have no frame targets: their batches leave the frame and event heads and
+    # DS-Net unused
     accelerator, progress = make_accelerator(
         args, "caption", find_unused_parameters=bool(args.data) or not (
-            args.frame_weight and args.align_weight))
+            args.frame_weight and args.align_weight and args.event_weight))
     joint = JointModel.from_pretrained(args.joint)
     jc = joint.config
     config = CaptionerConfig(vocab=caption_vocab(args.seed), audio_width=jc.audio_width,
@@ -154,7 +158,7 @@ def main(argv=None) -> dict:
         ids, owners = pick_references(b)
         return model(b["frames"], b["mask"], b["clip"], ids, frame_targets=b.get("frame_targets"),
                      token_events=owners, frame_weight=args.frame_weight,
-                     align_weight=args.align_weight)
+                     align_weight=args.align_weight, event_weight=args.event_weight)
 
     def after_epoch() -> None:
         if accelerator.is_main_process:

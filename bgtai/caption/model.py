@@ -9,6 +9,13 @@ transformer encoder (:meth:`bgtai.gloss.model.Langue2Gloss.encode_features`). Th
 its rate-normalised sum, loudness, pitch). The gloss decoder, its incremental greedy search and
 its cross-attention are Langue2Gloss's own; this module writes no decoder.
 
+Each event heard (the frame head's windows, the true ones in training) also gets one memory
+position of its own after the frames, its *slot*: the event's pooled features, measured level
+and number of sounds, what its event heads make of them (class, count, loudness and pitch
+level) with the decoder's own embeddings of those words, and its place in the order. A word
+about one event can read it there undiluted, where attention spread over frames of silence and
+other events would average it.
+
 The audio encoder is **frozen** (a copy of the bundled joint checkpoint's, kept in eval mode):
 its loudness- and pitch-keeping features are exactly the ones the Sound -> Image sliders move,
 so a caption reads the same evidence the picture is drawn from; it was trained on far more
@@ -26,7 +33,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from bgtai.audio import SAMPLE_RATE, validate_waveform
-from bgtai.caption.words import SPECIALS, CaptionVocab, HeardEvent, english, parse_gloss
+from bgtai.caption.words import (
+    SPECIALS,
+    CaptionVocab,
+    HeardEvent,
+    attribute_words,
+    english,
+    parse_gloss,
+)
 from bgtai.data.events import CLASSES, LOUDNESS_LEVELS, MAX_REPETITIONS, PITCH_LEVELS
 from bgtai.gloss.model import Langue2Gloss, Langue2GlossConfig
 from bgtai.hub import SafeModelHubMixin
@@ -39,6 +53,17 @@ FRAME_TARGETS = {"cls": 1 + len(CLASSES), "count": MAX_REPETITIONS,
                  "loudness": len(LOUDNESS_LEVELS), "pitch": len(PITCH_LEVELS)}
 """The frame heads' outputs: the class sounding (0: none), its event's repetitions - 1,
 loudness level and pitch level."""
+
+LEVEL_RAMP_DB = tuple(range(-60, -5, 3))
+"""Thresholds (dBFS) of the level ramps an event vector carries: ``sigmoid((level - t) / 2 dB)``
+for each, so any loudness band is a difference of two inputs."""
+
+EVENT_SLOTS = 8
+"""Order embeddings of the event slots; a later event shares the last one."""
+
+ACTIVE_DB = 20.0
+"""An event's active frames are those within this many dB of its loudest frame, as the world's
+loudness (:func:`bgtai.data.sounds.active_level_dbfs`) counts them."""
 
 
 @dataclass
@@ -72,7 +97,8 @@ class Caption:
     ``attention`` and ``alignment`` (``(tokens, memory)``, only when asked for) are the
     decoder's last-layer cross-attention and DS-Net's monotonic alignment of the caption's
     words with the audio (which frames each word speaks of); column 0 is the pooled clip
-    position, column ``1 + k`` the frame starting at ``k * frame_seconds``.
+    position, column ``1 + k`` the frame starting at ``k * frame_seconds`` (the attention on
+    the event slots that follow the frames in the memory is left out).
     """
 
     gloss: str
@@ -104,7 +130,18 @@ class AudioCaptioner(nn.Module, SafeModelHubMixin, library_name="bgtai",
         # per-frame auxiliary heads over the encoder outputs (training only): what sounds at
         # each frame, and that event's count, loudness and pitch levels
         self.frame_head = nn.Linear(c.d_model, sum(FRAME_TARGETS.values()))
-        self.event_proj = nn.Linear(c.audio_dim + 2, c.d_model)
+        n_event = c.audio_dim + len(LEVEL_RAMP_DB) + MAX_REPETITIONS
+        # per-event heads (the frame heads' outputs, for a whole event), trained on the true
+        # events' attributes; their probabilities go into the event's slot
+        self.event_head = nn.Sequential(nn.Linear(n_event, c.d_model), nn.GELU(),
+                                        nn.Linear(c.d_model, sum(FRAME_TARGETS.values())))
+        self.event_proj = nn.Linear(n_event + sum(FRAME_TARGETS.values()), c.d_model)
+        self.event_order = nn.Embedding(EVENT_SLOTS, c.d_model)
+        # each event head output -> the mean of its words' ids (derived from the vocabulary,
+        # not saved): a slot also holds the decoder's own embeddings of the words it names
+        self.register_buffer("head_words", torch.from_numpy(np.stack(
+            [attribute_words(self.vocab, kind, value) for kind, value in _head_values()])),
+            persistent=False)
         # 250 frames for 10 s plus the clip position; positions beyond are never used
         self.gloss = Langue2Gloss(Langue2GlossConfig(
             vocab_size=len(self.vocab), d_model=c.d_model, n_heads=c.n_heads,
@@ -152,20 +189,36 @@ class AudioCaptioner(nn.Module, SafeModelHubMixin, library_name="bgtai",
         pad = torch.cat([torch.zeros_like(mask[:, :1]), ~mask], 1)
         return self.gloss.encode_features(x, pad), pad
 
-    def _add_events(self, encoded: torch.Tensor, frames: torch.Tensor, windows: torch.Tensor
-                    ) -> torch.Tensor:
-        """Add to every frame of an event that event's vector: the frozen joint pool over its
-        frames (whose rate-normalised sum tells three claps from five, which attention, an
-        average, cannot) and its mean and peak level. ``windows`` ``(B, E, F)`` bool."""
-        w = windows.to(frames.dtype)
+    def _event_features(self, frames: torch.Tensor, windows: torch.Tensor) -> torch.Tensor:
+        """``(B, E, n)`` features of each event: the frozen joint pool over its frames (whose
+        rate-normalised sum tells what sounds and how often, which attention, an average,
+        cannot), its measured level as ramps and its number of separate sounds one-hot
+        (:func:`event_measures`; thresholds are then single inputs)."""
         pooled = self.audio.pool(frames[..., :-1], windows)
-        n = w.sum(-1).clamp_min(1.0)
-        level = frames[..., -1]
-        peak = level[:, None].masked_fill(~windows, -5.0).amax(-1)
-        events = self.event_proj(torch.cat(
-            [pooled, ((w @ level[..., None])[..., 0] / n)[..., None], peak[..., None]], -1))
-        per_frame = torch.einsum("bef,bed->bfd", w, events)
-        return torch.cat([encoded[:, :1], encoded[:, 1:] + per_frame], 1)
+        level, sounds = event_measures(frames[..., -1], windows)
+        ramp = torch.sigmoid((level[..., None] - level.new_tensor(LEVEL_RAMP_DB)) / 2.0)
+        count = F.one_hot(sounds.clamp(1, MAX_REPETITIONS) - 1, MAX_REPETITIONS).to(ramp.dtype)
+        return torch.cat([pooled, ramp, count], -1)
+
+    def _add_events(self, encoded: torch.Tensor, pad: torch.Tensor, frames: torch.Tensor,
+                    windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The memory with the events: each event's vector (its features and its event heads'
+        probabilities, projected) is added to every frame of the event and, with the event's
+        order embedding, appended as the event's slot. ``windows`` ``(B, E, F)`` bool; returns
+        ``(B, 1 + F + E, d)``, the padding mask (slots of no event padded) and the event heads'
+        logits ``(B, E, sum(FRAME_TARGETS))``."""
+        features = self._event_features(frames, windows)
+        logits = self.event_head(features)
+        groups = logits.split(list(FRAME_TARGETS.values()), -1)
+        probs = torch.cat([g.softmax(-1) for g in groups], -1)
+        events = self.event_proj(torch.cat([features, probs], -1))
+        # scaled as the decoder scales its input embeddings
+        words = probs @ self.head_words @ self.gloss.embed.weight * self.config.d_model ** 0.5
+        per_frame = torch.einsum("bef,bed->bfd", windows.to(frames.dtype), events)
+        order = torch.arange(events.shape[1], device=events.device).clamp_max(EVENT_SLOTS - 1)
+        memory = torch.cat([encoded[:, :1], encoded[:, 1:] + per_frame,
+                            events + words + self.event_order(order)], 1)
+        return memory, torch.cat([pad, ~windows.any(-1)], 1), logits
 
     def heard_windows(self, encoded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The events the frame head hears, ``(B, E, F)`` bool (:func:`event_windows` of its
@@ -175,46 +228,57 @@ class AudioCaptioner(nn.Module, SafeModelHubMixin, library_name="bgtai",
 
     def memory(self, frames: torch.Tensor, mask: torch.Tensor, clip: torch.Tensor,
                windows: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """What the decoder attends over: ``(B, 1 + F, d)`` (the clip position, then the
-        frames with their event's vector added) and the padding mask (True = padding).
-        ``windows`` ``(B, E, F)``: the events' frames; None reads them off the frame head."""
+        """What the decoder attends over: ``(B, 1 + F + E, d)`` (the clip position, the frames
+        with their event's vector added, the events' slots) and the padding mask (True =
+        padding). ``windows`` ``(B, E, F)``: the events' frames; None reads them off the frame
+        head."""
         encoded, pad = self._encode(frames, mask, clip)
         if windows is None:
             windows = self.heard_windows(encoded, mask)
-        return self._add_events(encoded, frames, windows), pad
+        return self._add_events(encoded, pad, frames, windows)[:2]
 
     def forward(self, frames: torch.Tensor, mask: torch.Tensor, clip: torch.Tensor,
                 gloss_ids: torch.Tensor, label_smoothing: float = 0.1,
                 frame_targets: torch.Tensor | None = None, token_events: torch.Tensor | None = None,
-                frame_weight: float = 0.0, align_weight: float = 0.0) -> dict[str, torch.Tensor]:
+                frame_weight: float = 0.0, align_weight: float = 0.0, event_weight: float = 0.0
+                ) -> dict[str, torch.Tensor]:
         """Training losses: the teacher-forced caption loss of ``gloss_ids`` ``(B, L)``
         (``<s> ... </s> <pad>...``), plus, for world items (``frame_targets`` ``(B, F, 5)`` of
         :func:`bgtai.caption.data.frame_targets` and the tokens' ``token_events`` ``(B, L)``),
-        ``frame_weight`` times the frame heads' loss and ``align_weight`` times the DS-Net's
-        (each caption token against the frames of the event it speaks of; the aligner reads
-        detached states, so it never steers the caption). Their sum is under ``"loss"``."""
+        ``frame_weight`` times the frame heads' loss, ``event_weight`` times the event heads'
+        (each true event's class, count, loudness and pitch level) and ``align_weight`` times
+        the DS-Net's (each caption token against the frames of the event it speaks of; the
+        aligner reads detached states, so it never steers the caption). Their sum is under
+        ``"loss"``."""
         encoded, pad = self._encode(frames, mask, clip)
         # the true events' frames where known (teacher forcing), else the frame head's
         windows = (self.heard_windows(encoded, mask) if frame_targets is None
                    else event_windows(frame_targets[..., 4] + 1))
-        memory = self._add_events(encoded, frames, windows)
-        loss, hidden = self.gloss.loss(memory, pad, gloss_ids, label_smoothing)
+        memory, mem_pad, event_logits = self._add_events(encoded, pad, frames, windows)
+        loss, hidden = self.gloss.loss(memory, mem_pad, gloss_ids, label_smoothing)
         out = {"caption_loss": loss.detach()}
         if frame_targets is not None and frame_weight > 0:
-            logits = self.frame_head(encoded[:, 1:]).split(list(FRAME_TARGETS.values()), -1)
-            frame_loss = sum(F.cross_entropy(lg.reshape(-1, lg.shape[-1]),
-                                             frame_targets[..., k].reshape(-1), ignore_index=-100)
-                             for k, lg in enumerate(logits))
+            frame_loss = _heads_loss(self.frame_head(encoded[:, 1:]), frame_targets)
             out["frame_loss"] = frame_loss.detach()
             loss = loss + frame_weight * frame_loss
+        if frame_targets is not None and event_weight > 0:
+            # each true event's attributes, read at its first frame; no event: ignored
+            first = windows.to(torch.int8).argmax(-1)
+            targets = frame_targets.gather(1, first[..., None].expand(-1, -1, 5))
+            targets = targets.masked_fill(~windows.any(-1, keepdim=True), -100)
+            event_loss = _heads_loss(event_logits, targets)
+            out["event_loss"] = event_loss.detach()
+            loss = loss + event_weight * event_loss
         if token_events is not None and frame_targets is not None and align_weight > 0:
             owner = token_events[:, 1:, None]
             target = F.pad((owner >= 0) & (owner == frame_targets[:, None, :, 4]), (1, 0))
             g_mask = self.gloss.gloss_mask(gloss_ids)
             # every token row needs an aligned frame; an item without (none in the world) is left out
             ok = (target.any(-1) | ~g_mask).all(1) & g_mask.any(1)
-            if bool(ok.any()):
-                logits = self.gloss.align_logits(hidden[ok], g_mask[ok], memory[ok], pad[ok])
+            if bool(ok.any()):  # over the ordered positions: the clip's and the frames
+                n = pad.shape[1]
+                logits = self.gloss.align_logits(hidden[ok], g_mask[ok], memory[ok, :n],
+                                                 pad[ok])
                 align_loss = self.gloss.align_loss(logits, target[ok], g_mask[ok], pad[ok])
                 out["align_loss"] = align_loss.detach()
                 loss = loss + align_weight * align_loss
@@ -228,7 +292,8 @@ class AudioCaptioner(nn.Module, SafeModelHubMixin, library_name="bgtai",
         caption's cross-attention and DS-Net alignment (:class:`Caption`)."""
         memory, pad = self.memory(frames, mask, clip)
         ids = self.gloss.greedy(memory, pad, max_len=self.config.max_len)
-        views = self.gloss.inspect(ids, memory, pad) if with_attention else None
+        n = 1 + frames.shape[1]  # the clip's and the frames' positions; the slots follow
+        views = self.gloss.inspect(ids, memory, pad, aligned=n) if with_attention else None
         out = []
         for row, seq in enumerate(ids.tolist()):
             tokens = self.vocab.decode(seq)
@@ -237,7 +302,7 @@ class AudioCaptioner(nn.Module, SafeModelHubMixin, library_name="bgtai",
             if views is not None:  # the rows of the tokens kept (the decode drops specials)
                 end = seq.index(self.gloss.config.eos_id) if self.gloss.config.eos_id in seq else len(seq)
                 kept = [i for i in range(end) if self.vocab.tokens[seq[i]] not in SPECIALS]
-                cols = int((~pad[row]).sum())
+                cols = 1 + int(mask[row].sum())
                 att, alignment = (v[row, kept, :cols].cpu().numpy() for v in views[1:3])
                 att = att.astype(np.float32)
             out.append(Caption(" ".join(tokens), english(events), events, tokens, att, alignment))
@@ -254,6 +319,22 @@ class AudioCaptioner(nn.Module, SafeModelHubMixin, library_name="bgtai",
             batch[i, : len(w)] = torch.from_numpy(np.asarray(w, dtype=np.float32))
         feats = self.audio_features(batch.to(device), lengths.to(device))
         return self.generate(*feats, with_attention=with_attention)
+
+
+def _head_values() -> list[tuple[str, object]]:
+    """The ``(kind, value)`` each output of the frame and event heads stands for, in order
+    (:data:`FRAME_TARGETS`; the class head's 0 is "nothing sounds")."""
+    return ([("none", None)] + [("class", c) for c in CLASSES]
+            + [("count", n) for n in range(1, MAX_REPETITIONS + 1)]
+            + [("loudness", v) for v in LOUDNESS_LEVELS] + [("pitch", v) for v in PITCH_LEVELS])
+
+
+def _heads_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Summed cross-entropy of the heads' ``(..., sum(FRAME_TARGETS))`` logits against the
+    first four columns of ``targets`` ``(..., 5)`` (-100 ignored)."""
+    groups = logits.split(list(FRAME_TARGETS.values()), -1)
+    return sum(F.cross_entropy(g.reshape(-1, g.shape[-1]), targets[..., k].reshape(-1),
+                               ignore_index=-100) for k, g in enumerate(groups))
 
 
 def event_windows(labels: torch.Tensor, min_frames: int = 3, max_gap: int = 3) -> torch.Tensor:
@@ -291,6 +372,29 @@ def frame_levels(wave: torch.Tensor, n_frames: int, hop: int) -> torch.Tensor:
     wave = F.pad(wave, (0, max(0, n_frames * hop - wave.shape[1])))
     power = wave[:, : n_frames * hop].reshape(wave.shape[0], n_frames, hop).pow(2).mean(-1)
     return 10.0 * torch.log10(power.clamp_min(1e-10)) / 20.0
+
+
+def event_measures(levels: torch.Tensor, windows: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """What the signal says of each event, from frame ``levels`` ``(B, F)`` (dBFS / 20,
+    :func:`frame_levels`) and event ``windows`` ``(B, E, F)``: its active level in dBFS (mean
+    power over the frames within :data:`ACTIVE_DB` of its loudest, the world's loudness measure
+    at the frames' 40 ms resolution) and its number of separate sounds (runs of those frames),
+    each ``(B, E)``. An empty window gets -100 dBFS and 0 sounds.
+
+    On true windows of val clips these read the loudness third of 97 % of events and the
+    repetitions of 99 % (docs/experiments.md); the decoder gets them rather than having to
+    learn a power average and a run count from 40 ms features.
+    """
+    db = 20.0 * levels[:, None, :].expand(windows.shape)
+    peak = db.masked_fill(~windows, -200.0).amax(-1, keepdim=True)
+    active = windows & (db >= peak - ACTIVE_DB)
+    power = torch.where(active, 10.0 ** (db / 10.0), torch.zeros_like(db)).sum(-1)
+    n = active.sum(-1)
+    level = torch.where(n > 0, 10.0 * torch.log10(power.clamp_min(1e-10) / n.clamp_min(1)),
+                        torch.full_like(power, -100.0))
+    starts = active & ~F.pad(active[..., :-1], (1, 0))
+    return level, starts.sum(-1)
 
 
 def caption_waveform(model: AudioCaptioner, wave, sr: int = SAMPLE_RATE, *,

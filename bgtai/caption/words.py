@@ -104,6 +104,18 @@ def phrase_table() -> dict[tuple[str, ...], tuple[str, object]]:
     return table
 
 
+def attribute_words(vocab: CaptionVocab, kind: str, value: object) -> np.ndarray:
+    """``(len(vocab),)``: the mean one-hot of the tokens of every phrasing of one attribute
+    value (``kind`` class, pitch, loudness or count, as in :func:`phrase_table`); zeros if no
+    phrasing's token is in ``vocab``."""
+    out = np.zeros(len(vocab), dtype=np.float32)
+    ids = [vocab.id(t) for key, hit in phrase_table().items() if hit == (kind, value)
+           for t in key if vocab.id(t) is not None]
+    for i in ids:
+        out[i] += 1.0 / len(ids)
+    return out
+
+
 def _read(tokens: Sequence[str]) -> tuple[list[HeardEvent], list[int]]:
     """:func:`parse_gloss`'s events and, per token, the index of the event it belongs to."""
     table = phrase_table()
@@ -231,6 +243,10 @@ class CaptionVocab:
 
     def __len__(self) -> int:
         return len(self.tokens)
+
+    def id(self, token: str) -> int | None:
+        """The id of ``token``, None if it is not in the vocabulary."""
+        return self._index.get(token)
 
     def encode(self, gloss: str) -> list[int]:
         """``<s> tokens </s>`` ids of a gloss string (unknown tokens -> ``<unk>``)."""

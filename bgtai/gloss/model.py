@@ -395,13 +395,16 @@ class Langue2Gloss(nn.Module, SafeModelHubMixin, library_name="bgtai",
         return torch.stack(out, 1)
 
     @torch.no_grad()
-    def inspect(self, ids: torch.Tensor, memory: torch.Tensor, mem_pad: torch.Tensor):
+    def inspect(self, ids: torch.Tensor, memory: torch.Tensor, mem_pad: torch.Tensor,
+                aligned: int | None = None):
         """One teacher-forced pass over decoded ``ids`` ``(B, L)`` (no ``<s>``).
 
         Returns ``(piece_probs (B, L), cross_attention (B, L, N), alignment (B, L, N),
         align_probs (B, L, N))``: each piece's probability, the last layer's head-averaged
         cross-attention, DS-Net's decoded monotonic alignment of the real pieces
         (``</s>``/padding rows False) and its per-cell probabilities (0 on those rows).
+        ``aligned``: DS-Net reads only the first ``aligned`` memory positions (the ordered
+        ones; the others' columns stay False / 0), all when None.
         """
         prev = torch.cat([torch.full_like(ids[:, :1], self.config.bos_id), ids[:, :-1]], 1)
         logits, attn, hidden = self.decode(prev, memory, mem_pad, need_weights=True,
@@ -411,10 +414,12 @@ class Langue2Gloss(nn.Module, SafeModelHubMixin, library_name="bgtai",
         alignment = torch.zeros_like(attn, dtype=torch.bool)
         align_probs = torch.zeros_like(attn)
         rows = g_mask.any(1)
+        n = memory.shape[1] if aligned is None else aligned
         if bool(rows.any()):
-            pred = self.aligner.predict_path(hidden[rows], memory[rows], g_mask[rows], ~mem_pad[rows])
-            alignment[rows] = pred.alignment
-            align_probs[rows] = pred.probabilities.to(attn.dtype)
+            pred = self.aligner.predict_path(hidden[rows], memory[rows, :n], g_mask[rows],
+                                             ~mem_pad[rows, :n])
+            alignment[rows, :, :n] = pred.alignment
+            align_probs[rows, :, :n] = pred.probabilities.to(attn.dtype)
         return probs, attn, alignment, align_probs
 
     @torch.no_grad()
