@@ -49,10 +49,18 @@ from bgtai.joint.encoders import AUDIO_HOP_MS, AUDIO_STRIDE, AudioEncoder
 MAX_SECONDS = 10.0
 """Longest clip captioned (the world's clips are 1-10 s)."""
 
-FRAME_TARGETS = {"cls": 1 + len(CLASSES), "count": MAX_REPETITIONS,
-                 "loudness": len(LOUDNESS_LEVELS), "pitch": len(PITCH_LEVELS)}
-"""The frame heads' outputs: the class sounding (0: none), its event's repetitions - 1,
-loudness level and pitch level."""
+HEAD_VALUES: dict[str, list[tuple[str, object]]] = {
+    "cls": [("none", None)] + [("class", c) for c in CLASSES],
+    "count": [("count", n) for n in range(1, MAX_REPETITIONS + 1)],
+    "loudness": [("loudness", v) for v in LOUDNESS_LEVELS],
+    "pitch": [("pitch", v) for v in PITCH_LEVELS],
+}
+"""What each output of the frame and event heads stands for, as ``(kind, value)`` of
+:func:`bgtai.caption.words.phrase_table`: the class sounding (``"none"``: nothing), its
+event's repetitions, loudness level and pitch level."""
+
+FRAME_TARGETS = {name: len(values) for name, values in HEAD_VALUES.items()}
+"""The heads' output sizes, in the order of their logits."""
 
 LEVEL_RAMP_DB = tuple(range(-60, -5, 3))
 """Thresholds (dBFS) of the level ramps an event vector carries: ``sigmoid((level - t) / 2 dB)``
@@ -140,7 +148,8 @@ class AudioCaptioner(nn.Module, SafeModelHubMixin, library_name="bgtai",
         # each event head output -> the mean of its words' ids (derived from the vocabulary,
         # not saved): a slot also holds the decoder's own embeddings of the words it names
         self.register_buffer("head_words", torch.from_numpy(np.stack(
-            [attribute_words(self.vocab, kind, value) for kind, value in _head_values()])),
+            [attribute_words(self.vocab, kind, value) for values in HEAD_VALUES.values()
+             for kind, value in values])),
             persistent=False)
         # 250 frames for 10 s plus the clip position; positions beyond are never used
         self.gloss = Langue2Gloss(Langue2GlossConfig(
@@ -321,14 +330,6 @@ class AudioCaptioner(nn.Module, SafeModelHubMixin, library_name="bgtai",
             batch[i, : len(w)] = torch.from_numpy(np.asarray(w, dtype=np.float32))
         feats = self.audio_features(batch.to(device), lengths.to(device))
         return self.generate(*feats, with_attention=with_attention)
-
-
-def _head_values() -> list[tuple[str, object]]:
-    """The ``(kind, value)`` each output of the frame and event heads stands for, in order
-    (:data:`FRAME_TARGETS`; the class head's 0 is "nothing sounds")."""
-    return ([("none", None)] + [("class", c) for c in CLASSES]
-            + [("count", n) for n in range(1, MAX_REPETITIONS + 1)]
-            + [("loudness", v) for v in LOUDNESS_LEVELS] + [("pitch", v) for v in PITCH_LEVELS])
 
 
 def _heads_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
