@@ -16,8 +16,10 @@ from bgtai.caption.model import (
     AudioCaptioner,
     CaptionerConfig,
     caption_waveform,
+    class_path,
     event_measures,
     event_windows,
+    onset_targets,
 )
 from bgtai.caption.words import (
     CaptionVocab,
@@ -99,6 +101,36 @@ def test_event_windows_from_true_and_heard_labels():
     runs = [w.nonzero()[:, 0].tolist() for w in event_windows(heard)[0]]
     assert runs == [list(range(2, 9)), [13, 14, 15]]
     assert not event_windows(torch.zeros(1, 5, dtype=torch.long)).any()
+    # a wider join bridges the pause too, unless a new event starts there
+    assert event_windows(heard, max_gap=5).any(-1).sum() == 1
+    starts = torch.zeros_like(heard, dtype=torch.bool)
+    starts[0, 12] = True  # one frame before the third run
+    runs = [w.nonzero()[:, 0].tolist() for w in event_windows(heard, max_gap=5, onsets=starts)[0]]
+    assert runs == [list(range(2, 9)), [13, 14, 15]]
+
+
+def test_class_path_smooths_flicker_and_keeps_clear_changes():
+    probs = torch.full((1, 12, 3), 0.05)
+    probs[0, :6, 1] = 0.9  # class 1 for six frames, then class 2...
+    probs[0, 6:, 2] = 0.9
+    probs[0, 2, 1], probs[0, 2, 2] = 0.4, 0.55  # ...with one frame that leans to 2
+    logp = probs.log()
+    mask = torch.ones(1, 12, dtype=torch.bool)
+    assert class_path(logp, mask, 0.0)[0].tolist() == logp[0].argmax(-1).tolist()
+    assert class_path(logp, mask, 4.0)[0].tolist() == [1] * 6 + [2] * 6
+    # no change pays: the one class likelier over all frames (frame 2 tips it)
+    assert class_path(logp, mask, 100.0)[0].tolist() == [2] * 12
+    # padding frames do not move the decoded part
+    short = mask.clone()
+    short[0, 8:] = False
+    noisy = logp.clone()
+    noisy[0, 8:] = torch.tensor([0.0, -50.0, -50.0])
+    assert class_path(noisy, short, 4.0)[0, :8].tolist() == [1] * 6 + [2] * 2
+
+
+def test_onset_targets_mark_each_events_first_frames():
+    owner = torch.tensor([[-1, 0, 0, 0, -1, 1, 1, 2, 2, 2, -1, 2]])
+    assert onset_targets(owner)[0].int().tolist() == [0, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 0]
 
 
 def test_attribute_hits_count_wrong_and_missing_events():
@@ -229,8 +261,8 @@ def test_frame_heads_and_dsnet_learn_from_world_items():
     torch.testing.assert_close(out["loss"], out["caption_loss"] + 0.5 * out["frame_loss"]
                                + out["align_loss"] + 2.0 * out["event_loss"])
     out["loss"].backward()
-    for part in (model.frame_head, model.cum_proj, model.event_head, model.event_proj,
-                 model.event_order, model.gloss.aligner):
+    for part in (model.frame_head, model.onset_head, model.cum_proj, model.event_head,
+                 model.event_proj, model.event_order, model.gloss.aligner):
         assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in part.parameters())
     assert all(p.grad is None for p in model.audio.parameters())  # the audio encoder stays frozen
 

@@ -70,7 +70,8 @@ def parse_args(argv=None):
     p.add_argument("--warmup-steps", type=int, default=200)
     p.add_argument("--frame-weight", type=float, default=0.5,
                    help="weight of the per-frame heads' loss (what sounds at each frame, its "
-                        "count, loudness and pitch levels); world items only")
+                        "count, loudness and pitch levels, whether an event starts there); "
+                        "world items only")
     p.add_argument("--event-weight", type=float, default=1.0,
                    help="weight of the event heads' loss (each event's class, count, loudness "
                         "and pitch levels, read into its memory slot); world items only")

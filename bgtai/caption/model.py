@@ -9,12 +9,12 @@ transformer encoder (:meth:`bgtai.gloss.model.Langue2Gloss.encode_features`). Th
 its rate-normalised sum, loudness, pitch). The gloss decoder, its incremental greedy search and
 its cross-attention are Langue2Gloss's own; this module writes no decoder.
 
-Each event heard (the frame head's windows, the true ones in training) also gets one memory
-position of its own after the frames, its *slot*: the event's pooled features, measured level
-and number of sounds, what its event heads make of them (class, count, loudness and pitch
-level) with the decoder's own embeddings of those words, and its place in the order. A word
-about one event can read it there undiluted, where attention spread over frames of silence and
-other events would average it.
+Each event heard (the frame and onset heads' windows, the true ones in training) also gets
+one memory position of its own after the frames, its *slot*: the event's pooled features,
+measured level and number of sounds, what its event heads make of them (class, count,
+loudness and pitch level) with the decoder's own embeddings of those words, and its place in
+the order. A word about one event can read it there undiluted, where attention spread over
+frames of silence and other events would average it.
 
 The audio encoder is **frozen** (a copy of the bundled joint checkpoint's, kept in eval mode):
 its loudness- and pitch-keeping features are exactly the ones the Sound -> Image sliders move,
@@ -68,6 +68,19 @@ for each, so any loudness band is a difference of two inputs."""
 
 EVENT_SLOTS = 8
 """Order embeddings of the event slots; a later event shares the last one."""
+
+SWITCH_PENALTY = 2.0
+"""Log-probability (nats) a change of the heard class costs when the frame head's classes are
+decoded (:func:`class_path`): a frame-by-frame argmax flickers between two classes inside one
+sound and splits it into many events. Chosen on val clips (docs/experiments.md)."""
+
+JOIN_GAP = 6
+"""Frames (40 ms) of silence between two runs of one heard class that still make them one
+event (the pauses between an event's repetitions), unless the onset head hears a new event
+start there. Chosen on val clips."""
+
+ONSET_FRAMES = 2
+"""The first frames of each event, the onset head's positives."""
 
 ACTIVE_DB = 20.0
 """An event's active frames are those within this many dB of its loudest frame, as the world's
@@ -138,6 +151,9 @@ class AudioCaptioner(nn.Module, SafeModelHubMixin, library_name="bgtai",
         # per-frame auxiliary heads over the encoder outputs (training only): what sounds at
         # each frame, and that event's count, loudness and pitch levels
         self.frame_head = nn.Linear(c.d_model, sum(FRAME_TARGETS.values()))
+        # ... and whether a new event starts there: two events of one class in a row differ
+        # only by it
+        self.onset_head = nn.Linear(c.d_model, 1)
         n_event = c.audio_dim + len(LEVEL_RAMP_DB) + MAX_REPETITIONS
         # per-event heads (the frame heads' outputs, for a whole event), trained on the true
         # events' attributes; their probabilities go into the event's slot
@@ -232,10 +248,14 @@ class AudioCaptioner(nn.Module, SafeModelHubMixin, library_name="bgtai",
         return memory, torch.cat([pad, ~windows.any(-1)], 1), logits
 
     def heard_windows(self, encoded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The events the frame head hears, ``(B, E, F)`` bool (:func:`event_windows` of its
-        per-frame class)."""
-        classes = self.frame_head(encoded[:, 1:])[..., : FRAME_TARGETS["cls"]].argmax(-1)
-        return event_windows((classes * mask).cpu()).to(mask.device)
+        """The events the frame and onset heads hear, ``(B, E, F)`` bool: runs of the decoded
+        class (:func:`class_path`), same-class runs up to :data:`JOIN_GAP` frames apart joined
+        unless the onset head starts a new event there (:func:`event_windows`)."""
+        states = encoded[:, 1:]
+        logp = self.frame_head(states)[..., : FRAME_TARGETS["cls"]].log_softmax(-1)
+        classes = class_path(logp.float().cpu(), mask.cpu(), SWITCH_PENALTY) * mask.cpu()
+        onsets = (self.onset_head(states)[..., 0] > 0).cpu() & mask.cpu()
+        return event_windows(classes, max_gap=JOIN_GAP, onsets=onsets).to(mask.device)
 
     def memory(self, frames: torch.Tensor, mask: torch.Tensor, clip: torch.Tensor,
                windows: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -270,6 +290,9 @@ class AudioCaptioner(nn.Module, SafeModelHubMixin, library_name="bgtai",
         out = {"caption_loss": loss.detach()}
         if frame_targets is not None and frame_weight > 0:
             frame_loss = _heads_loss(self.frame_head(encoded[:, 1:]), frame_targets)
+            frame_loss = frame_loss + F.binary_cross_entropy_with_logits(
+                self.onset_head(encoded[:, 1:])[..., 0][mask],
+                onset_targets(frame_targets[..., 4])[mask].to(encoded.dtype))
             out["frame_loss"] = frame_loss.detach()
             loss = loss + frame_weight * frame_loss
         if frame_targets is not None and event_weight > 0:
@@ -340,20 +363,25 @@ def _heads_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
                                ignore_index=-100) for k, g in enumerate(groups))
 
 
-def event_windows(labels: torch.Tensor, min_frames: int = 3, max_gap: int = 3) -> torch.Tensor:
+def event_windows(labels: torch.Tensor, min_frames: int = 3, max_gap: int = 3,
+                  onsets: torch.Tensor | None = None) -> torch.Tensor:
     """Events as ``(B, E, F)`` bool frame windows from per-frame labels ``(B, F)`` (0: nothing;
     equal labels: one event): each run of one label, after runs shorter than ``min_frames``
-    are dropped and runs of one label at most ``max_gap`` frames apart are joined. With the
-    true events' indices + 1 as labels this gives their frames exactly; with the frame head's
-    class labels, what it heard."""
+    are dropped and runs of one label at most ``max_gap`` frames apart are joined, except where
+    ``onsets`` ``(B, F)`` bool marks a new event starting within :data:`ONSET_FRAMES` frames of
+    the later run's start. With the true events' indices + 1 as labels this gives their frames
+    exactly; with the frame head's classes and the onset head's starts, what it heard."""
     rows = []
-    for row in labels.tolist():
+    for b, row in enumerate(labels.tolist()):
+        starts = onsets[b].tolist() if onsets is not None else [False] * len(row)
         runs: list[list[int]] = []  # [label, start, end)
         start = 0
         for f in range(1, len(row) + 1):
             if f == len(row) or row[f] != row[start]:
                 if row[start] and f - start >= min_frames:
-                    if runs and runs[-1][0] == row[start] and start - runs[-1][2] <= max_gap:
+                    new = any(starts[max(0, start - ONSET_FRAMES): start + ONSET_FRAMES + 1])
+                    if (runs and runs[-1][0] == row[start] and start - runs[-1][2] <= max_gap
+                            and not new):
                         runs[-1][2] = f
                     else:
                         runs.append([row[start], start, f])
@@ -364,6 +392,39 @@ def event_windows(labels: torch.Tensor, min_frames: int = 3, max_gap: int = 3) -
         for e, (_, start, end) in enumerate(runs):
             out[b, e, start:end] = True
     return out
+
+
+def class_path(logp: torch.Tensor, mask: torch.Tensor, penalty: float = SWITCH_PENALTY
+               ) -> torch.Tensor:
+    """The most likely class sequence ``(B, F)`` under per-frame log-probabilities ``logp``
+    ``(B, F, C)`` when every change of class costs ``penalty`` nats (Viterbi; frames outside
+    ``mask`` ``(B, F)`` are free to follow)."""
+    logp = logp * mask[..., None].to(logp.dtype)
+    n_frames, n_classes = logp.shape[1:]
+    score = logp[:, 0].clone()
+    back = torch.zeros(logp.shape, dtype=torch.long)
+    stay = torch.arange(n_classes).expand_as(score)
+    for f in range(1, n_frames):
+        best, arg = score.max(-1, keepdim=True)
+        switch = (best - penalty) > score
+        back[:, f] = torch.where(switch, arg.expand_as(score), stay)
+        score = torch.where(switch, best - penalty, score) + logp[:, f]
+    path = torch.zeros(logp.shape[:2], dtype=torch.long)
+    path[:, -1] = score.argmax(-1)
+    for f in range(n_frames - 1, 0, -1):
+        path[:, f - 1] = back[:, f].gather(1, path[:, f:f + 1])[:, 0]
+    return path
+
+
+def onset_targets(event_of_frame: torch.Tensor) -> torch.Tensor:
+    """The onset head's targets ``(B, F)`` bool from each frame's event index in onset order
+    ``(B, F)`` (-1: none): the first :data:`ONSET_FRAMES` frames of every event."""
+    seen = F.pad(event_of_frame.cummax(1).values[:, :-1], (1, 0), value=-1)
+    first = event_of_frame > seen
+    out = first.clone()
+    for k in range(1, ONSET_FRAMES):
+        out[:, k:] |= first[:, :-k]
+    return out & (event_of_frame >= 0)
 
 
 def frame_levels(wave: torch.Tensor, n_frames: int, hop: int) -> torch.Tensor:
