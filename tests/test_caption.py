@@ -314,7 +314,6 @@ def test_alignment_scores_count_the_tokens_placed_in_their_events_frames():
     _place(cap, event_of_frame, placed)
     assert placed == {"align": 3, "attention": 2, "tokens": 5}
 
-@pytest.mark.skipif(not (BUNDLED / "model.safetensors").is_file(), reason="no bundled captioner")
 def test_event_measures_read_level_and_separate_sounds():
     # frames in dB: two sounds at -30 dB with a quiet gap, a faint -60 dB tail (more than 20 dB
     # down: not active), then a second event at -20/-26 dB sounding once
@@ -333,6 +332,7 @@ def test_event_measures_read_level_and_separate_sounds():
     assert torch.allclose(louder[0, :2], level[0, :2] + 6, atol=1e-3) and torch.equal(same, sounds)
 
 
+@pytest.mark.skipif(not (BUNDLED / "model.safetensors").is_file(), reason="no bundled captioner")
 def test_bundled_captioner_names_the_class_of_test_clips():
     model = AudioCaptioner.from_pretrained(BUNDLED).eval()
     world = WorldDataset("test", 12, kind="event", image_size=32)

@@ -148,8 +148,9 @@ class AudioCaptioner(nn.Module, SafeModelHubMixin, library_name="bgtai",
         self.frame_proj = nn.Linear(c.audio_width + 1, c.d_model)
         self.clip_proj = nn.Linear(c.audio_dim, c.d_model)
         self.cum_proj = nn.Linear(c.audio_width + 1, c.d_model) if c.cumulative else None
-        # per-frame auxiliary heads over the encoder outputs (training only): what sounds at
-        # each frame, and that event's count, loudness and pitch levels
+        # per-frame heads over the encoder outputs (auxiliary losses in training; at inference
+        # the class and onset heads say where the events are): what sounds at each frame, and
+        # that event's count, loudness and pitch levels
         self.frame_head = nn.Linear(c.d_model, sum(FRAME_TARGETS.values()))
         # ... and whether a new event starts there: two events of one class in a row differ
         # only by it
@@ -251,10 +252,10 @@ class AudioCaptioner(nn.Module, SafeModelHubMixin, library_name="bgtai",
         """The events the frame and onset heads hear, ``(B, E, F)`` bool: runs of the decoded
         class (:func:`class_path`), same-class runs up to :data:`JOIN_GAP` frames apart joined
         unless the onset head starts a new event there (:func:`event_windows`)."""
-        states = encoded[:, 1:]
+        states, kept = encoded[:, 1:], mask.cpu()
         logp = self.frame_head(states)[..., : FRAME_TARGETS["cls"]].log_softmax(-1)
-        classes = class_path(logp.float().cpu(), mask.cpu(), SWITCH_PENALTY) * mask.cpu()
-        onsets = (self.onset_head(states)[..., 0] > 0).cpu() & mask.cpu()
+        classes = class_path(logp.float().cpu(), kept) * kept
+        onsets = (self.onset_head(states)[..., 0] > 0).cpu() & kept
         return event_windows(classes, max_gap=JOIN_GAP, onsets=onsets).to(mask.device)
 
     def memory(self, frames: torch.Tensor, mask: torch.Tensor, clip: torch.Tensor,
