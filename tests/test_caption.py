@@ -16,9 +16,7 @@ from bgtai.caption.model import (
     AudioCaptioner,
     CaptionerConfig,
     caption_waveform,
-    class_path,
     event_measures,
-    event_windows,
     onset_targets,
 )
 from bgtai.caption.words import (
@@ -86,46 +84,6 @@ def test_frame_targets_mark_each_event_and_the_silence():
     assert got[10].tolist() == [1 + CLASSES.index("clap"), 2, 2, -100, 0]
     assert got[40].tolist() == [1 + CLASSES.index("whistle"), 0, 0, 0, 1]
     assert (got[25:35, 4] == -1).all() and (got[45:, 0] == 0).all()
-
-
-def test_event_windows_from_true_and_heard_labels():
-    true = torch.tensor([[0, 1, 1, 1, 0, 0, 2, 2, 2, 2], [0, 0, 1, 1, 1, 1, 0, 0, 0, 0]])
-    got = event_windows(true)
-    assert got.shape == (2, 2, 10)
-    assert got[0, 0].tolist() == [False, True, True, True] + [False] * 6
-    assert got[0, 1].nonzero()[:, 0].tolist() == [6, 7, 8, 9]
-    assert got[1, 0].nonzero()[:, 0].tolist() == [2, 3, 4, 5] and not got[1, 1].any()
-    # heard labels: a 1-frame blip is dropped, a short gap inside one class is bridged, a
-    # longer one splits it
-    heard = torch.tensor([[5, 0, 3, 3, 3, 0, 3, 3, 3, 0, 0, 0, 0, 3, 3, 3]])
-    runs = [w.nonzero()[:, 0].tolist() for w in event_windows(heard)[0]]
-    assert runs == [list(range(2, 9)), [13, 14, 15]]
-    assert not event_windows(torch.zeros(1, 5, dtype=torch.long)).any()
-    # a wider join bridges the pause too, unless a new event starts there
-    assert event_windows(heard, max_gap=5).any(-1).sum() == 1
-    starts = torch.zeros_like(heard, dtype=torch.bool)
-    starts[0, 12] = True  # one frame before the third run
-    runs = [w.nonzero()[:, 0].tolist() for w in event_windows(heard, max_gap=5, onsets=starts)[0]]
-    assert runs == [list(range(2, 9)), [13, 14, 15]]
-
-
-def test_class_path_smooths_flicker_and_keeps_clear_changes():
-    probs = torch.full((1, 12, 3), 0.05)
-    probs[0, :6, 1] = 0.9  # class 1 for six frames, then class 2...
-    probs[0, 6:, 2] = 0.9
-    probs[0, 2, 1], probs[0, 2, 2] = 0.4, 0.55  # ...with one frame that leans to 2
-    logp = probs.log()
-    mask = torch.ones(1, 12, dtype=torch.bool)
-    assert class_path(logp, mask, 0.0)[0].tolist() == logp[0].argmax(-1).tolist()
-    assert class_path(logp, mask, 4.0)[0].tolist() == [1] * 6 + [2] * 6
-    # no change pays: the one class likelier over all frames (frame 2 tips it)
-    assert class_path(logp, mask, 100.0)[0].tolist() == [2] * 12
-    # padding frames do not move the decoded part
-    short = mask.clone()
-    short[0, 8:] = False
-    noisy = logp.clone()
-    noisy[0, 8:] = torch.tensor([0.0, -50.0, -50.0])
-    assert class_path(noisy, short, 4.0)[0, :8].tolist() == [1] * 6 + [2] * 2
 
 
 def test_onset_targets_mark_each_events_first_frames():

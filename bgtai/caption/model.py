@@ -9,7 +9,7 @@ transformer encoder (:meth:`bgtai.gloss.model.Langue2Gloss.encode_features`). Th
 its rate-normalised sum, loudness, pitch). The gloss decoder, its incremental greedy search and
 its cross-attention are Langue2Gloss's own; this module writes no decoder.
 
-Each event heard (the frame and onset heads' windows, the true ones in training) also gets
+Each event heard (:mod:`bgtai.caption.segment`; the true ones in training) also gets
 one memory position of its own after the frames, its *slot*: the event's pooled features,
 measured level and number of sounds, what its event heads make of them (class, count,
 loudness and pitch level) with the decoder's own embeddings of those words, and its place in
@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bgtai.audio import SAMPLE_RATE, validate_waveform
+from bgtai.caption import segment
 from bgtai.caption.words import (
     SPECIALS,
     CaptionVocab,
@@ -68,16 +69,6 @@ for each, so any loudness band is a difference of two inputs."""
 
 EVENT_SLOTS = 8
 """Order embeddings of the event slots; a later event shares the last one."""
-
-SWITCH_PENALTY = 2.0
-"""Log-probability (nats) a change of the heard class costs when the frame head's classes are
-decoded (:func:`class_path`): a frame-by-frame argmax flickers between two classes inside one
-sound and splits it into many events. Chosen on val clips (docs/experiments.md)."""
-
-JOIN_GAP = 6
-"""Frames (40 ms) of silence between two runs of one heard class that still make them one
-event (the pauses between an event's repetitions), unless the onset head hears a new event
-start there. Chosen on val clips."""
 
 ONSET_FRAMES = 2
 """The first frames of each event, the onset head's positives."""
@@ -149,11 +140,12 @@ class AudioCaptioner(nn.Module, SafeModelHubMixin, library_name="bgtai",
         self.clip_proj = nn.Linear(c.audio_dim, c.d_model)
         self.cum_proj = nn.Linear(c.audio_width + 1, c.d_model) if c.cumulative else None
         # per-frame heads over the encoder outputs (auxiliary losses in training; at inference
-        # the class and onset heads say where the events are): what sounds at each frame, and
+        # the class head's path says where the events are): what sounds at each frame, and
         # that event's count, loudness and pitch levels
         self.frame_head = nn.Linear(c.d_model, sum(FRAME_TARGETS.values()))
-        # ... and whether a new event starts there: two events of one class in a row differ
-        # only by it
+        # ... and whether a new event starts there: an auxiliary loss only (the bundle was
+        # trained with it); splitting the heard events at its onsets lost more val clips'
+        # event counts than the sounds' levels and spacing do (docs/experiments.md)
         self.onset_head = nn.Linear(c.d_model, 1)
         n_event = c.audio_dim + len(LEVEL_RAMP_DB) + MAX_REPETITIONS
         # per-event heads (the frame heads' outputs, for a whole event), trained on the true
@@ -248,15 +240,15 @@ class AudioCaptioner(nn.Module, SafeModelHubMixin, library_name="bgtai",
                             events + words + self.event_order(order)], 1)
         return memory, torch.cat([pad, ~windows.any(-1)], 1), logits
 
-    def heard_windows(self, encoded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The events the frame and onset heads hear, ``(B, E, F)`` bool: runs of the decoded
-        class (:func:`class_path`), same-class runs up to :data:`JOIN_GAP` frames apart joined
-        unless the onset head starts a new event there (:func:`event_windows`)."""
-        states, kept = encoded[:, 1:], mask.cpu()
-        logp = self.frame_head(states)[..., : FRAME_TARGETS["cls"]].log_softmax(-1)
-        classes = class_path(logp.float().cpu(), kept) * kept
-        onsets = (self.onset_head(states)[..., 0] > 0).cpu() & kept
-        return event_windows(classes, max_gap=JOIN_GAP, onsets=onsets).to(mask.device)
+    def heard_windows(self, encoded: torch.Tensor, frames: torch.Tensor, mask: torch.Tensor
+                      ) -> torch.Tensor:
+        """The events heard, ``(B, E, F)`` bool: the frame head's classes decoded as a path and
+        split into events by their sounds' levels and spacing
+        (:func:`bgtai.caption.segment.heard_windows`)."""
+        kept = mask.cpu()
+        logp = self.frame_head(encoded[:, 1:])[..., : FRAME_TARGETS["cls"]].log_softmax(-1)
+        classes = segment.class_path(logp.float().cpu(), kept) * kept
+        return segment.heard_windows(classes, 20.0 * frames[..., -1].cpu(), kept).to(mask.device)
 
     def memory(self, frames: torch.Tensor, mask: torch.Tensor, clip: torch.Tensor,
                windows: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -266,7 +258,7 @@ class AudioCaptioner(nn.Module, SafeModelHubMixin, library_name="bgtai",
         head."""
         encoded, pad = self._encode(frames, mask, clip)
         if windows is None:
-            windows = self.heard_windows(encoded, mask)
+            windows = self.heard_windows(encoded, frames, mask)
         return self._add_events(encoded, pad, frames, windows)[:2]
 
     def forward(self, frames: torch.Tensor, mask: torch.Tensor, clip: torch.Tensor,
@@ -284,8 +276,8 @@ class AudioCaptioner(nn.Module, SafeModelHubMixin, library_name="bgtai",
         ``"loss"``."""
         encoded, pad = self._encode(frames, mask, clip)
         # the true events' frames where known (teacher forcing), else the frame head's
-        windows = (self.heard_windows(encoded, mask) if frame_targets is None
-                   else event_windows(frame_targets[..., 4] + 1))
+        windows = (self.heard_windows(encoded, frames, mask) if frame_targets is None
+                   else segment.event_windows(frame_targets[..., 4] + 1))
         memory, mem_pad, event_logits = self._add_events(encoded, pad, frames, windows)
         loss, hidden = self.gloss.loss(memory, mem_pad, gloss_ids, label_smoothing)
         out = {"caption_loss": loss.detach()}
@@ -362,59 +354,6 @@ def _heads_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     groups = logits.split(list(FRAME_TARGETS.values()), -1)
     return sum(F.cross_entropy(g.reshape(-1, g.shape[-1]), targets[..., k].reshape(-1),
                                ignore_index=-100) for k, g in enumerate(groups))
-
-
-def event_windows(labels: torch.Tensor, min_frames: int = 3, max_gap: int = 3,
-                  onsets: torch.Tensor | None = None) -> torch.Tensor:
-    """Events as ``(B, E, F)`` bool frame windows from per-frame labels ``(B, F)`` (0: nothing;
-    equal labels: one event): each run of one label, after runs shorter than ``min_frames``
-    are dropped and runs of one label at most ``max_gap`` frames apart are joined, except where
-    ``onsets`` ``(B, F)`` bool marks a new event starting within :data:`ONSET_FRAMES` frames of
-    the later run's start. With the true events' indices + 1 as labels this gives their frames
-    exactly; with the frame head's classes and the onset head's starts, what it heard."""
-    rows = []
-    for b, row in enumerate(labels.tolist()):
-        starts = onsets[b].tolist() if onsets is not None else [False] * len(row)
-        runs: list[list[int]] = []  # [label, start, end)
-        start = 0
-        for f in range(1, len(row) + 1):
-            if f == len(row) or row[f] != row[start]:
-                if row[start] and f - start >= min_frames:
-                    new = any(starts[max(0, start - ONSET_FRAMES): start + ONSET_FRAMES + 1])
-                    if (runs and runs[-1][0] == row[start] and start - runs[-1][2] <= max_gap
-                            and not new):
-                        runs[-1][2] = f
-                    else:
-                        runs.append([row[start], start, f])
-                start = f
-        rows.append(runs)
-    out = torch.zeros(labels.shape[0], max(1, max(map(len, rows))), labels.shape[1], dtype=torch.bool)
-    for b, runs in enumerate(rows):
-        for e, (_, start, end) in enumerate(runs):
-            out[b, e, start:end] = True
-    return out
-
-
-def class_path(logp: torch.Tensor, mask: torch.Tensor, penalty: float = SWITCH_PENALTY
-               ) -> torch.Tensor:
-    """The most likely class sequence ``(B, F)`` under per-frame log-probabilities ``logp``
-    ``(B, F, C)`` when every change of class costs ``penalty`` nats (Viterbi; frames outside
-    ``mask`` ``(B, F)`` are free to follow)."""
-    logp = logp * mask[..., None].to(logp.dtype)
-    n_frames, n_classes = logp.shape[1:]
-    score = logp[:, 0].clone()
-    back = torch.zeros(logp.shape, dtype=torch.long)
-    stay = torch.arange(n_classes).expand_as(score)
-    for f in range(1, n_frames):
-        best, arg = score.max(-1, keepdim=True)
-        switch = (best - penalty) > score
-        back[:, f] = torch.where(switch, arg.expand_as(score), stay)
-        score = torch.where(switch, best - penalty, score) + logp[:, f]
-    path = torch.zeros(logp.shape[:2], dtype=torch.long)
-    path[:, -1] = score.argmax(-1)
-    for f in range(n_frames - 1, 0, -1):
-        path[:, f - 1] = back[:, f].gather(1, path[:, f:f + 1])[:, 0]
-    return path
 
 
 def onset_targets(event_of_frame: torch.Tensor) -> torch.Tensor:
