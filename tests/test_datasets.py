@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -276,30 +277,36 @@ def test_pretrained_profile_caches_clip_frame_embeddings(mini_sets, tiny_clip, t
 
 
 @pytest.mark.slow
-def test_projector_on_two_processes_equals_one_with_accumulation(mini_sets, tiny_clip, tmp_path):
-    """DDP averages the two ranks' gradients of their own InfoNCE batches; one process that
-    accumulates the same two batches makes the same update. (One batch of twice the size is a
-    different loss: InfoNCE's negatives are the batch.) A whole epoch, so that both runs size
-    the schedule alike (Accelerate steps it once per process; ``--max-steps`` caps it in
-    optimizer steps)."""
+def test_projector_on_two_processes_equals_one_with_the_doubled_batch(mini_sets, tiny_clip,
+                                                                      tmp_path):
+    """Two processes with 4 clips each train the projector as one process with 8: the InfoNCE
+    loss gathers every process's clips as negatives and batch norm uses the whole step's
+    statistics (bgtai.joint.distributed), so parameters *and* running statistics agree. A whole
+    epoch, so that both runs size the schedule alike (Accelerate steps it once per process;
+    ``--max-steps`` caps it in optimizer steps)."""
     common = [*PRETRAINED, "--clip-model", str(tiny_clip), "--feature-cache", str(tmp_path),
               "--data", f"vggsound:{mini_sets / 'VGGSound'}", "--param-hash"]
     done = _train_joint(tmp_path / "ddp", *common, launcher=(
         "accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
         "--mixed_precision", "no", "--dynamo_backend", "no"))
     assert done.returncode == 0, done.stderr[-3000:]
-    done = _train_joint(tmp_path / "one", *common, "--grad-accum", "2")
+    done = _train_joint(tmp_path / "one", *common, "--real-batch-size", "8")
     assert done.returncode == 0, done.stderr[-3000:]
     ranks = [(tmp_path / "ddp" / f"param_hash_rank{r}.txt").read_text() for r in (0, 1)]
     assert ranks[0] == ranks[1]
     two, one = (load_file(tmp_path / d / "model" / "model.safetensors") for d in ("ddp", "one"))
-    start = len((tmp_path / "one" / "train_log.jsonl").read_text().splitlines())
-    assert start == 3 and two.keys() == one.keys()  # 24 train clips, 2 x 4 a step
-    # parameters only: batch-norm running statistics are each rank's own (see param_hash)
-    buffers = ("running_mean", "running_var", "num_batches_tracked")
-    params = [n for n in two if not n.endswith(buffers)]
-    assert len(params) > 5
-    for name in params:
+    steps = len((tmp_path / "one" / "train_log.jsonl").read_text().splitlines())
+    assert steps == 3 and two.keys() == one.keys()  # 24 train clips, 8 a step
+    assert sum(name.endswith("running_var") for name in two) >= 3
+    # Not compared: the biases of the convolutions that feed batch norm, whose gradient is zero
+    # up to rounding (the norm removes them) and which AdamW still moves by full-size steps of
+    # that rounding noise (different sums, different noise), and the running means that carry
+    # those biases along. Every other parameter and buffer must agree.
+    noise = re.compile(r"audio\.(stem\.[03]\.bias|stem\.[14]\.running_mean|"
+                       r"blocks\.\d+\.(conv\.bias|norm\.running_mean))$")
+    kept = [name for name in two if not noise.match(name)]
+    assert len(two) - len(kept) == 4 + 2 * sum(".conv.bias" in name for name in two)
+    for name in kept:
         torch.testing.assert_close(two[name], one[name], atol=2e-5, rtol=1e-4)
 
 

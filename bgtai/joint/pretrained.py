@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bgtai.hub import SafeModelHubMixin
+from bgtai.joint.distributed import gather_rows, sync_batch_norm
 from bgtai.joint.encoders import AudioEncoder
 from bgtai.joint.model import info_nce
 
@@ -94,7 +95,9 @@ class ClipAudioProjector(nn.Module, SafeModelHubMixin, library_name="bgtai",
         if not isinstance(config, ClipAudioConfig):
             raise ValueError(f"config must be a ClipAudioConfig, got {type(config).__name__}")
         self.config = config
-        self.audio = AudioEncoder(width=config.width, layers=config.layers, out_dim=config.dim)
+        # trained on several processes, it sees the whole step's clips (distributed.py)
+        self.audio = sync_batch_norm(AudioEncoder(width=config.width, layers=config.layers,
+                                                  out_dim=config.dim))
         self.log_scale = nn.Parameter(torch.tensor(2.659))  # log(1 / 0.07), CLIP's start
 
     def embed_audio(self, wave: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
@@ -104,12 +107,16 @@ class ClipAudioProjector(nn.Module, SafeModelHubMixin, library_name="bgtai",
     def forward(self, wave: torch.Tensor, lengths: torch.Tensor | None,
                 image_embeds: torch.Tensor, combo: torch.Tensor | None = None
                 ) -> dict[str, torch.Tensor]:
-        """InfoNCE against frozen CLIP image embeddings (same content cell = positive)."""
+        """InfoNCE against frozen CLIP image embeddings (same content cell = positive), over the
+        clips of every process when several train together (each one's are the others'
+        negatives, as in one process with the whole batch)."""
         if image_embeds.shape[-1] != self.config.dim:
             raise ValueError(f"image_embeds have {image_embeds.shape[-1]} dims, the projector "
                              f"{self.config.dim}; set ClipAudioConfig.dim to the CLIP "
                              "projection_dim")
-        audio = self.embed_audio(wave, lengths)
+        audio = gather_rows(self.embed_audio(wave, lengths))
+        image_embeds = gather_rows(image_embeds)
+        combo = None if combo is None else gather_rows(combo)
         same = None if combo is None else combo[:, None] == combo[None, :]
         loss = info_nce(audio, image_embeds, self.log_scale, same)
         return {"loss": loss, "audio_clip": loss.detach()}
