@@ -259,6 +259,25 @@ def test_joint_trainer_takes_every_audio_set(mini_sets, tmp_path):
     assert (out / "model" / "model.safetensors").is_file()
 
 
+def test_stopped_and_resumed_run_on_a_real_set_matches_uninterrupted(mini_sets, tiny_clip,
+                                                                    tmp_path):
+    """The real loader's shuffle and the optimizer resume where a run stopped mid-epoch."""
+    common = [*PRETRAINED, "--clip-model", str(tiny_clip), "--feature-cache", str(tmp_path),
+              "--data", f"vggsound:{mini_sets / 'VGGSound'}", "--epochs", "2"]
+    assert _train_joint(tmp_path / "full", *common).returncode == 0
+    done = _train_joint(tmp_path / "part", *common, "--stop-at-step", "4")
+    assert done.returncode == 0 and not (tmp_path / "part" / "model").exists()
+    done = _train_joint(tmp_path / "part", *common, "--resume")
+    assert done.returncode == 0, done.stderr[-3000:]
+    full, part = (load_file(tmp_path / d / "model" / "model.safetensors") for d in ("full", "part"))
+    assert full.keys() == part.keys()
+    for name in full:
+        torch.testing.assert_close(part[name], full[name], atol=1e-5, rtol=1e-4, msg=name)
+    steps = [json.loads(line)["step"]
+             for line in (tmp_path / "part" / "train_log.jsonl").read_text().splitlines()]
+    assert steps == list(range(1, 13))  # 24 clips, 4 a step, 2 epochs; stopped inside epoch 1
+
+
 def test_pretrained_profile_caches_clip_frame_embeddings(mini_sets, tiny_clip, tmp_path):
     cache = tmp_path / "cache"
     common = [*PRETRAINED, "--clip-model", str(tiny_clip), "--feature-cache", str(cache),
