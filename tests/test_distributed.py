@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import torch
@@ -66,10 +65,10 @@ def test_two_processes_with_half_a_batch_each_equal_one_with_the_whole(tmp_path)
     for proc in procs:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err[-3000:]
-    ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1)]
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
 
     namespace: dict = {}
-    exec(textwrap.dedent(SETUP), namespace)
+    exec(SETUP, namespace)
     norm, proj, x, images, scale = namespace["parts"](nn.BatchNorm1d)
     for _ in range(2):
         loss = info_nce(proj(norm(x).mean(2)), images, scale)
