@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import re
 import shutil
@@ -149,6 +150,23 @@ def test_classification_protocols_use_the_official_folds(mini_sets, tiny_joint_m
         assert 0 <= m["zero_shot_acc"] <= 1 and 0 <= m["linear_probe_acc"] <= 1
         assert json.loads(out.read_text()) == pytest.approx(m)
         assert "BGTAI, paper Table 2" in out.with_suffix(".md").read_text()
+    # the runs' JSON files laid out as the paper's tables, missing sets as "-"
+    esc, us = (json.loads((tmp_path / f"{t}.json").read_text()) for t in ("esc50", "urbansound8k"))
+    t = evaluate(["paper-tables", "--results", str(tmp_path)])
+    assert t["n_sets"] == 2 and t["esc50_zero_shot_acc"] == esc["zero_shot_acc"]
+    tables = (tmp_path / "paper_tables.md").read_text()
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in tables.splitlines()]
+    rows = {c[0]: c[1:] for c in cells if c[0].startswith("this run")}
+    (lp,) = (v for k, v in rows.items() if k.startswith("this run (esc50 50, urbansound8k 40"))
+    assert lp == [f"{esc['linear_probe_acc']:.4f}", f"{us['linear_probe_acc']:.4f}", "-", "-"]
+    assert rows["this run (ZS)"][:2] == [f"{esc['zero_shot_acc']:.4f}",
+                                         f"{us['zero_shot_acc']:.4f}"]
+    assert rows["this run"] == ["-"] * 5  # Table 3: no Clotho run
+    (t5,) = (v for k, v in rows.items() if k == "this run (esc50 50 clips)")
+    assert t5 == ["-"] * 4 + [f"{100 * esc['zero_shot_acc']:.1f}"]
+    assert "| BGTAI (paper) | 0.9455 | 0.8911 | 0.0622 | 0.0745 |" in tables
+    with pytest.raises(SystemExit, match="no protocol results"):
+        evaluate(["paper-tables", "--results", str(tmp_path / "none")])
 
 
 def test_an_unreadable_clip_is_counted_not_fatal(mini_sets, tiny_joint_model, tmp_path, capsys):
@@ -343,6 +361,44 @@ def test_caption_trainer_takes_captioned_and_labelled_sets(mini_sets, tiny_joint
                 + len(read_clotho(mini_sets / "Clotho", "development"))
                 + len(read_urbansound8k(mini_sets / "UrbanSound8K")))
     assert m["n_real_clips"] == expected and m["steps"] == 2
+    (cache,) = (tmp_path / "cache").glob("caption-features-*")  # the default --feature-cache
+    assert sum(1 for _ in cache.glob("shard-*.safetensors")) >= 1
+
+
+def test_real_caption_features_are_cached_once_and_read_from_disk(
+        mini_sets, tiny_captioner, tmp_path, monkeypatch):
+    from bgtai.caption import data
+    from bgtai.caption.model import AudioCaptioner
+
+    model = AudioCaptioner.from_pretrained(tiny_captioner).eval()
+    records = read_clotho(mini_sets / "Clotho", "development")
+    monkeypatch.setattr(data, "SHARD_CLIPS", 3)  # several shards, the last one short
+    items = data.RecordCaptionItems(model, records, tmp_path, max_seconds=2.0)
+    assert len(items) == len(records) and len(list(items.folder.glob("shard-*"))) == math.ceil(
+        len(records) / 3)
+    for i, record in enumerate(records):
+        (truth,) = data.frozen_features(
+            model, [torch.from_numpy(record.load(max_seconds=600.0)[:32000].copy())])
+        torch.testing.assert_close(items[i]["frames"], truth["frames"])
+        torch.testing.assert_close(items[i]["clip"], truth["clip"])
+        assert items[i]["gloss_ids"].shape[0] == len(items.references[i])
+
+    def no_encoder(*_):
+        raise AssertionError("the cache should have been read")
+
+    monkeypatch.setattr(data, "frozen_features", no_encoder)
+    again = data.RecordCaptionItems(model, records, tmp_path, max_seconds=2.0)
+    assert again.folder == items.folder
+    torch.testing.assert_close(again[len(records) - 1]["frames"], items[len(records) - 1]["frames"])
+    with pytest.raises(AssertionError, match="cache"):  # other clip lengths: another cache
+        data.RecordCaptionItems(model, records, tmp_path, max_seconds=1.0)
+    monkeypatch.undo()
+    root = shutil.copytree(mini_sets / "Clotho", tmp_path / "clotho")
+    broken = read_clotho(root, "development")
+    broken[2].path.write_bytes(b"not audio at all" * 50)
+    with pytest.raises(ValueError, match=re.escape(broken[2].path.name)):
+        data.RecordCaptionItems(model, broken, tmp_path / "c2", max_seconds=2.0)
+    assert not any((tmp_path / "c2").iterdir())  # no half-written cache left behind
 
 
 def test_gloss_trainer_takes_aslg_and_how2(mini_sets, tmp_path):

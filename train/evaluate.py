@@ -28,6 +28,7 @@ TASKS = {
     "clotho": "train.eval_datasets",
     "how2": "train.eval_datasets",
     "aslg": "train.eval_datasets",
+    "paper-tables": "train.eval_paper_tables",
 }
 
 

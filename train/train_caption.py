@@ -20,6 +20,9 @@ Real captions: ``--data audiocaps:/data/AudioCaps --data clotho:/data/Clotho`` (
 audio set of :mod:`bgtai.data.adapters.catalog`, a labelled clip's references being its class
 prompts) adds every training clip of those sets, read by ``--num-workers`` processes, its
 captions glossed by the rules as references (``--n-clips 0 --n-events 0``: real clips only).
+Their frozen audio features are computed once, by the main process, into ``--feature-cache``
+(:func:`bgtai.caption.data.record_features_cache`); every process, resumed run and later run
+then reads them from there, clip by clip.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import argparse
 import json
 import math
 import sys
+from pathlib import Path
 
 import torch
 from torch.utils.data import ConcatDataset, DataLoader
@@ -83,6 +87,9 @@ def parse_args(argv=None):
     p.add_argument("--torch-threads", type=int, default=None,
                    help="torch.set_num_threads (1 on a shared CPU)")
     data_argument(p, AUDIO_SETS)
+    p.add_argument("--feature-cache", type=Path, default=None,
+                   help="--data: where the real clips' frozen audio features are kept "
+                        "(default: OUTPUT_DIR/cache)")
     args = p.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or args.n_events < 0 or args.n_clips < 0:
         p.error("--epochs and --batch-size must be >= 1, --n-clips and --n-events >= 0")
@@ -127,14 +134,17 @@ def main(argv=None) -> dict:
                              d_model=args.d_model, n_heads=args.heads, enc_layers=args.enc_layers,
                              dec_layers=args.dec_layers, ff_dim=args.ff_dim, dropout=args.dropout,
                              cumulative=args.cumulative)
-    model = AudioCaptioner.from_joint(joint, config)
+    # on the accelerator already: the frozen features below are computed there
+    model = AudioCaptioner.from_joint(joint, config).to(accelerator.device)
     common = {"seed": args.seed, "references": args.references, "workers": args.num_workers}
     parts = [CaptionItems(model, "train", args.n_clips, **common)] if args.n_clips else []
     if args.n_events:
         parts.append(CaptionItems(model, "train", args.n_events, kind="event", **common))
     real = [r for spec in args.data for r in spec.read("train")]
     if real:
-        parts.append(RecordCaptionItems(model, real, workers=args.num_workers))
+        with accelerator.main_process_first():  # the others then read its cache
+            parts.append(RecordCaptionItems(model, real, args.feature_cache or
+                                            args.output_dir / "cache", workers=args.num_workers))
     val = CaptionItems(model, "val", args.n_val, **common)
     train_set = ConcatDataset(parts)
     loader = DataLoader(train_set, batch_size=args.batch_size, collate_fn=collate_captions,

@@ -11,10 +11,19 @@ caption against all of them, as captioning benchmarks score against all their an
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import math
+import os
+import shutil
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 from torch.utils.data import DataLoader, Dataset
 
 from bgtai.audio import SAMPLE_RATE
@@ -168,39 +177,116 @@ class _Recordings(Dataset):
         return torch.from_numpy(np.ascontiguousarray(wave))
 
 
+SHARD_CLIPS = 2048
+"""Clips per feature-cache file: computing the cache holds one shard in memory, not the set."""
+
+
+def record_features_cache(model, records: Sequence, cache_dir: str | Path, *,
+                          max_seconds: float = 10.0, workers: int = 0,
+                          batch_size: int = 32) -> Path:
+    """The folder of the records' frozen captioner features, computed once.
+
+    ``cache_dir/caption-features-<digest>/`` holds ``shard-<k>.safetensors`` files of
+    :data:`SHARD_CLIPS` clips each: ``frames`` (the shard's frames end to end, ``(sum F,
+    width + 1)``), ``offsets`` (``(n + 1,)`` row where each clip starts) and ``clips`` (``(n,
+    audio_dim)``). The digest covers the frozen encoder's weights, ``max_seconds`` and every
+    record's file (path, size, mtime), so another process, a resumed run or a later run reads
+    the folder, and a changed clip or encoder makes a new one. The folder appears whole or not
+    at all (written under a temporary name, then renamed).
+
+    Raises
+    ------
+    ValueError
+        If a clip cannot be read (naming it).
+    """
+    digest = hashlib.sha1(json.dumps(
+        [max_seconds, *((str(r.path), r.path.stat().st_size, r.path.stat().st_mtime_ns)
+                        for r in records)]).encode())
+    for name, tensor in sorted(model.audio.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    folder = Path(cache_dir) / f"caption-features-{digest.hexdigest()[:16]}"
+    if folder.is_dir():
+        return folder
+    tmp = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    loader = DataLoader(_Recordings(list(records), int(max_seconds * SAMPLE_RATE)),
+                        batch_size=batch_size, num_workers=workers, collate_fn=list)
+    shard: list[dict[str, torch.Tensor]] = []
+
+    def flush() -> None:
+        lengths = torch.tensor([0] + [len(f["frames"]) for f in shard])
+        save_file({"frames": torch.cat([f["frames"] for f in shard]).contiguous(),
+                   "offsets": torch.cumsum(lengths, 0),
+                   "clips": torch.stack([f["clip"] for f in shard]).contiguous()},
+                  tmp / f"shard-{len(list(tmp.glob('shard-*')))}.safetensors")
+        shard.clear()
+
+    try:
+        with torch.no_grad():
+            for batch in loader:
+                for feats in frozen_features(model, batch):
+                    shard.append(feats)
+                    if len(shard) == SHARD_CLIPS:
+                        flush()
+        if shard:
+            flush()
+    except BaseException:  # an unreadable clip (or an interrupt) leaves no partial folder
+        shutil.rmtree(tmp)
+        raise
+    try:
+        os.replace(tmp, folder)
+    except OSError:  # another process got there first: its folder is the same
+        shutil.rmtree(tmp)
+    return folder
+
+
 class RecordCaptionItems(Dataset):
     """Real clips (:mod:`bgtai.data.adapters` records) as captioner items, like
-    :class:`CaptionItems`: features computed once, the references being the glosses (rules) of
-    the clip's captions, or of its class prompts for a labelled clip
-    (:func:`bgtai.data.adapters.catalog.record_texts`).
+    :class:`CaptionItems`, the references being the glosses (rules) of the clip's captions, or
+    of its class prompts for a labelled clip (:func:`bgtai.data.adapters.catalog.record_texts`).
+
+    The frozen features are computed once into ``cache_dir``
+    (:func:`record_features_cache`) and read from there item by item (memory-mapped), so a
+    large set does not sit in every process's memory.
 
     Parameters
     ----------
     model : AudioCaptioner
     records : sequence of audio records
+    cache_dir : path
     max_seconds : float
         Clips are cut to their beginning (the captioner reads at most 10 s).
     """
 
-    def __init__(self, model, records: Sequence, *, max_seconds: float = 10.0, workers: int = 0,
-                 batch_size: int = 32):
+    def __init__(self, model, records: Sequence, cache_dir: str | Path, *,
+                 max_seconds: float = 10.0, workers: int = 0, batch_size: int = 32):
         from bgtai.data.adapters.catalog import record_texts
 
         self.references = [list(dict.fromkeys(english_to_gloss(t) for t in record_texts(r)))
                            for r in records]
-        loader = DataLoader(_Recordings(list(records), int(max_seconds * SAMPLE_RATE)),
-                            batch_size=batch_size, num_workers=workers, collate_fn=list)
-        self.items: list[dict[str, torch.Tensor]] = []
-        for batch in loader:
-            for feats in frozen_features(model, batch):
-                self.items.append(caption_item(model.vocab, feats,
-                                               self.references[len(self.items)]))
+        self.gloss_ids = [caption_item(model.vocab, {}, refs)["gloss_ids"]
+                          for refs in self.references]
+        self.folder = record_features_cache(model, records, cache_dir, max_seconds=max_seconds,
+                                            workers=workers, batch_size=batch_size)
+        self.shards = [self.folder / f"shard-{k}.safetensors" for k in
+                       range(math.ceil(len(records) / SHARD_CLIPS))]
+        self._open: dict[int, Any] = {}  # shard -> open file, per process (not pickled)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_open": {}}
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.references)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        return self.items[index]
+        k, row = divmod(index, SHARD_CLIPS)
+        if k not in self._open:
+            self._open[k] = safe_open(self.shards[k], framework="pt")
+        f = self._open[k]
+        start, stop = f.get_slice("offsets")[row:row + 2].tolist()
+        return {"frames": f.get_slice("frames")[start:stop],
+                "clip": f.get_slice("clips")[row:row + 1][0], "gloss_ids": self.gloss_ids[index]}
 
 
 def collate_captions(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
