@@ -371,6 +371,15 @@ def test_aslg_tsv(tmp_path):
         read_aslg_tsv(tmp_path / "missing.tsv")
 
 
+def test_training_pairs_leave_out_inputs_without_words(tmp_path):
+    from bgtai.data.adapters.catalog import gloss_pairs
+
+    path = tmp_path / "pairs.tsv"  # ASLG-PC12's training file has such a "." line
+    write_lines(path, ["i want hot coffee\tX-I WANT DESC-HOT COFFEE", ".\t.", "9 .\t9 ."])
+    assert gloss_pairs(read_aslg_tsv(path)) == [("i want hot coffee", "X-I WANT DESC-HOT COFFEE"),
+                                                ("9 .", "9 .")]
+
+
 @pytest.mark.skipif(not SHARED_TSV.is_file(), reason="the shared reference file is not present")
 def test_aslg_reads_the_shared_reference_file():
     pairs = read_aslg_tsv(SHARED_TSV)

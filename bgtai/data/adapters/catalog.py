@@ -102,16 +102,17 @@ def record_texts(record: Any) -> tuple[str, ...]:
 def gloss_pairs(records: list[Any]) -> list[tuple[str, str]]:
     """``(input text, gloss)`` training pairs of a text set's records: ASLG-PC12's pairs as
     they are; How2's long transcript with its summary glossed by the rules (the paper's long
-    input -> short output). Summaries the rules cannot gloss are skipped."""
-    from bgtai.gloss import english_to_gloss
+    input -> short output). Pairs whose input the text path refuses (no word, as a line
+    ``.<TAB>.`` of ASLG-PC12's training file; more than ``MAX_WORDS`` words) and summaries the
+    rules cannot gloss are skipped."""
+    from bgtai.gloss import english_to_gloss, tokenize_words
 
     pairs = []
     for r in records:
-        if hasattr(r, "gloss"):
-            pairs.append((r.text, r.gloss))
-            continue
         try:
-            pairs.append((r.transcript, english_to_gloss(r.summary)))
+            text = r.text if hasattr(r, "gloss") else r.transcript
+            tokenize_words(text)  # what the app would refuse is not trained on
+            pairs.append((text, r.gloss if hasattr(r, "gloss") else english_to_gloss(r.summary)))
         except ValueError:
             continue
     return pairs
