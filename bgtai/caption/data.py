@@ -11,8 +11,6 @@ caption against all of them, as captioning benchmarks score against all their an
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
 import os
 import shutil
@@ -28,6 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from bgtai.audio import SAMPLE_RATE
 from bgtai.caption.words import CaptionVocab, token_events
+from bgtai.data.cache import cache_key
 from bgtai.data.events import CLASSES, LOUDNESS_LEVELS, PITCH_LEVELS, Event
 from bgtai.data.language import describe_events
 from bgtai.data.world import EVENT_PAD_S, SPLITS, WorldDataset
@@ -199,13 +198,8 @@ def record_features_cache(model, records: Sequence, cache_dir: str | Path, *,
     ValueError
         If a clip cannot be read (naming it).
     """
-    digest = hashlib.sha1(json.dumps(
-        [max_seconds, *((str(r.path), r.path.stat().st_size, r.path.stat().st_mtime_ns)
-                        for r in records)]).encode())
-    for name, tensor in sorted(model.audio.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    folder = Path(cache_dir) / f"caption-features-{digest.hexdigest()[:16]}"
+    key = cache_key([r.path for r in records], max_seconds, tensors=model.audio.state_dict())
+    folder = Path(cache_dir) / f"caption-features-{key}"
     if folder.is_dir():
         return folder
     tmp = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
@@ -213,13 +207,16 @@ def record_features_cache(model, records: Sequence, cache_dir: str | Path, *,
     loader = DataLoader(_Recordings(list(records), int(max_seconds * SAMPLE_RATE)),
                         batch_size=batch_size, num_workers=workers, collate_fn=list)
     shard: list[dict[str, torch.Tensor]] = []
+    written = 0
 
     def flush() -> None:
+        nonlocal written
         lengths = torch.tensor([0] + [len(f["frames"]) for f in shard])
         save_file({"frames": torch.cat([f["frames"] for f in shard]).contiguous(),
                    "offsets": torch.cumsum(lengths, 0),
                    "clips": torch.stack([f["clip"] for f in shard]).contiguous()},
-                  tmp / f"shard-{len(list(tmp.glob('shard-*')))}.safetensors")
+                  tmp / f"shard-{written}.safetensors")
+        written += 1
         shard.clear()
 
     try:

@@ -9,4 +9,5 @@
 - :mod:`bgtai.data.speech`    spoken descriptions (espeak-ng voices, augmentation)
 - :mod:`bgtai.data.corpus`    the Langue2Gloss training corpus (WordNet examples + world)
 - :mod:`bgtai.data.adapters`  ESC-50, UrbanSound8K, VGGSound, AudioCaps, Clotho, How2, ASLG-PC12
+- :mod:`bgtai.data.cache`     names of on-disk caches of frozen features computed from files
 """

@@ -12,8 +12,6 @@ embeds each clip's middle frame once and keeps the embeddings on disk; its items
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +25,7 @@ from torch.utils.data import Dataset
 
 from bgtai.audio import SAMPLE_RATE
 from bgtai.data.adapters.catalog import record_texts
+from bgtai.data.cache import cache_key
 from bgtai.joint.tokens import TokenVocab
 
 GROUP_OFFSET = 1_000_000
@@ -124,9 +123,7 @@ def cached_clip_frame_embeds(vision, records: Sequence[Any], cache_dir: str | Pa
             raise ValueError(f"{r.path.name} has no frames: the pretrained profile trains on "
                              "audio-picture pairs (VGGSound with frames/)")
         frames.append(paths[len(paths) // 2])
-    spec = [model_id, *((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in frames)]
-    digest = hashlib.sha1(json.dumps(spec).encode()).hexdigest()[:16]
-    path = Path(cache_dir) / f"clip-frames-{digest}.safetensors"
+    path = Path(cache_dir) / f"clip-frames-{cache_key(frames, model_id)}.safetensors"
     if path.is_file():
         return load_file(path)["embeds"]
     from bgtai.joint.pretrained import clip_image_embeds
