@@ -47,6 +47,8 @@ loss.backward()
 grads = {n: p.grad for n, p in nn.ModuleDict({"norm": norm, "proj": proj}).named_parameters()}
 torch.save({"loss": loss.detach(), "grads": grads, "scale": scale.grad,
             "state": norm.state_dict()}, f"{sys.argv[1]}/rank{rank}.pt")
+# torn down before exit: gloo's threads killed at interpreter exit can abort the process
+dist.destroy_process_group()
 """
 
 
