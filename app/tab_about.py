@@ -31,8 +31,9 @@ LIMITS = f"""
 ## What it can and cannot do
 
 **It can**
-- turn typed English into gloss, one sentence at a time, up to 500 words, with the hand-written
-  rules' gloss beside it for comparison;
+- turn typed English into gloss, one sentence at a time, up to 500 words: the main gloss by
+  whichever of its two text paths (hand-written rules, learned model) is the better on real
+  English, the learned model's beside it;
 - turn spoken English (recorded or uploaded, up to a minute) into gloss;
 - align any two recordings or any two texts and show how they line up;
 - draw a picture from a sound of its little world: {", ".join(CLASSES)}.

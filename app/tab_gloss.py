@@ -7,6 +7,7 @@ from pathlib import Path
 import gradio as gr
 
 from bgtai.gloss import english_to_gloss, sanitize_text, sentence_spans, tokenize_words
+from bgtai.gloss.speech import DEFAULT_TEXT_PATH, gloss_transcript
 from bgtai.gloss.speech import gloss_speech as speech_to_gloss
 
 from .errors import clear_on_failure, user_errors
@@ -24,22 +25,28 @@ CONFIDENCE = (  # (lowest probability, legend label, colour): yellow-green, dark
 UNSURE = 0.4
 """Gloss words below this probability are listed in the note."""
 
-EXPLAIN = """
-Gloss is how sign-language corpora write signs down: upper-case lemmas, `DESC-` before
-adjectives and adverbs, `X-` before pronouns, no articles. The colours show how sure the model
-is of each gloss word (legend above the gloss). Long text is glossed one sentence at a time.
-The heatmap shows which input words (or 40 ms speech frames) the decoder attended to for each
-gloss word; the red squares are DS-Net's monotonic alignment, the input each word came from.
-The rule-based converter's gloss is shown for comparison.
+TEXT_PATH_NAMES = {"rules": "the rule-based converter", "model": "the Langue2Gloss model"}
+MAIN_LABEL = (f"Gloss, by {TEXT_PATH_NAMES[DEFAULT_TEXT_PATH]} (the better of the two on real "
+              "English)")
 
-Speech takes one of two paths. **Recogniser + rules** (the default, and much the better on real
+EXPLAIN = f"""
+Gloss is how sign-language corpora write signs down: upper-case lemmas, `DESC-` before
+adjectives and adverbs, `X-` before pronouns, no articles. The main gloss comes from
+{TEXT_PATH_NAMES[DEFAULT_TEXT_PATH]}, whichever of the two text paths measures better on real
+English sentences (the ASLG-PC12 pairs, About tab); the Langue2Gloss model's own gloss is shown
+beside it, coloured by how sure the model is of each word (legend above it). Long text is
+glossed one sentence at a time. The heatmap shows which input words (or 40 ms speech frames)
+the model's decoder attended to for each gloss word; the red squares are DS-Net's monotonic
+alignment, the input each word came from.
+
+Speech takes one of two paths. **Recogniser + text** (the default, and much the better on real
 voices): Moonshine tiny, a pretrained English recogniser, writes down what it heard (shown as
-*Heard*), and the rules gloss that transcript. **Langue2Gloss speech side**: the model's own
-speech encoder, trained on synthetic voices only, glosses the sound directly; its heatmap shows
-attention over 40 ms speech frames.
+*Heard*), and the transcript is glossed as typed text is. **Langue2Gloss speech side**: the
+model's own speech encoder, trained on synthetic voices only, glosses the sound directly; its
+heatmap shows attention over 40 ms speech frames.
 """
 
-SPEECH_PATHS = {"Recogniser + rules (cascade)": "cascade",
+SPEECH_PATHS = {"Recogniser + text (cascade)": "cascade",
                 "Langue2Gloss speech side (shared encoder)": "shared"}
 DEFAULT_SPEECH_CHOICE = next(iter(SPEECH_PATHS))
 
@@ -49,7 +56,9 @@ def confidence_label(p: float) -> str:
     return next(label for low, label, _ in CONFIDENCE if p >= low)
 
 
-def _outputs(result, rules: str, col_title: str, notes: list[str]):
+def _outputs(main: list[str], result, col_title: str, notes: list[str], info: str = ""):
+    """The tab's outputs: the main gloss, the model's gloss coloured by confidence, its attention
+    figure, a line beside the gloss (what was heard, or the path not shown) and the notes."""
     highlighted = []
     for token, p in zip(result.tokens, result.probs):
         highlighted += [(token, confidence_label(float(p))), (" ", None)]
@@ -65,7 +74,13 @@ def _outputs(result, rules: str, col_title: str, notes: list[str]):
         notes.append(f"The heatmap shows the first {ATTENTION_ROWS} of {len(result.tokens)} gloss "
                      "words.")
     note = "\n".join(f"- {n}" for n in notes)
-    return highlighted, figure, f"**Rules:** `{rules}`" if rules else "", note
+    return " ".join(main), highlighted, figure, info, note
+
+
+def _other_path(text: str) -> str:
+    """The rules' gloss as a line beside the main gloss when the main gloss is the model's (the
+    model's own gloss is always shown)."""
+    return f"**Rules:** `{english_to_gloss(text)}`" if DEFAULT_TEXT_PATH == "model" else ""
 
 
 def _text_notes(text: str) -> list[str]:
@@ -81,28 +96,32 @@ def _text_notes(text: str) -> list[str]:
 
 @user_errors
 def gloss_text(text: str, beam_size: float):
-    """Handler: English text -> gloss tokens with confidences, attention figure, rule gloss,
-    notes (removed characters, sentences, words the model is unsure of)."""
+    """Handler: English text -> the main gloss (the better text path), the model's gloss with
+    confidences, its attention figure, the rules' gloss when the model is the main one, notes
+    (removed characters, sentences, words the model is unsure of)."""
     result = gloss_translator().from_text(text, beam_size=int(beam_size))
-    return _outputs(result, english_to_gloss(text), "input word", _text_notes(text))
+    main = result.tokens if DEFAULT_TEXT_PATH == "model" else gloss_transcript(text)[0]
+    return _outputs(main, result, "input word", _text_notes(text), _other_path(text))
 
 
 @user_errors
 def gloss_speech(audio, beam_size: float, path: str = DEFAULT_SPEECH_CHOICE):
-    """Handler: recorded or uploaded speech -> gloss tokens, the attention figure (shared
-    path) and what the recogniser heard (cascade path)."""
+    """Handler: recorded or uploaded speech -> the main gloss, the model's gloss and attention
+    figure (over speech frames on the shared path, over the transcript's words on the cascade)
+    and what the recogniser heard (cascade)."""
     if audio is None:
         raise gr.Error("Record or upload some English speech first.")
     if path not in SPEECH_PATHS:
         raise gr.Error(f"Choose a speech path: {', '.join(SPEECH_PATHS)}.")
-    shared = SPEECH_PATHS[path] == "shared"
     glossed = speech_to_gloss(audio, path=SPEECH_PATHS[path], beam_size=int(beam_size),
-                              translator=gloss_translator() if shared else None)  # validates it
-    if shared:
-        return _outputs(glossed.result, "", "speech time", [])
+                              translator=gloss_translator())  # validates it
+    if glossed.path == "shared":
+        return _outputs(glossed.tokens, glossed.result, "speech time", [])
+    result = glossed.result or gloss_translator().from_text(glossed.heard,
+                                                            beam_size=int(beam_size))
     heard = glossed.heard.replace("`", "'")
-    highlighted = [part for token in glossed.tokens for part in ((token, None), (" ", None))]
-    return highlighted, None, f"**Heard:** `{heard}`", ""
+    return _outputs(glossed.tokens, result, "heard word", _text_notes(glossed.heard),
+                    f"**Heard:** `{heard}`")
 
 
 def build() -> None:
@@ -131,15 +150,18 @@ def build() -> None:
                 with gr.Accordion("Advanced", open=False):
                     beam = gr.Slider(1, 8, value=1, step=1, label="Beam size (1 = greedy)")
             with gr.Column(scale=2):
+                main = gr.Textbox(label=MAIN_LABEL, elem_id="gloss-main", interactive=False,
+                                  buttons=["copy"])
+                info = gr.Markdown(label="Heard", elem_id="gloss-info")
                 tokens = gr.HighlightedText(
-                    label="Gloss (colour = how sure the model is)", elem_id="gloss-tokens",
+                    label="The Langue2Gloss model's gloss (colour = how sure the model is)",
+                    elem_id="gloss-tokens",
                     color_map={label: colour for _, label, colour in CONFIDENCE},
                     show_legend=True)
-                rules = gr.Markdown(label="Rule-based gloss", elem_id="gloss-rules")
                 note = gr.Markdown(label="Notes", elem_id="gloss-note")
                 figure = gr.Plot(label="Attention and DS-Net alignment")
                 gr.Markdown(EXPLAIN)
-        outputs = [tokens, figure, rules, note]
+        outputs = [main, tokens, figure, info, note]
         for event in (go_text.click(gloss_text, [text, beam], outputs, api_name="gloss_text",
                                     **MODEL_QUEUE),
                       text.submit(gloss_text, [text, beam], outputs, api_name=False,

@@ -247,3 +247,19 @@ def test_evaluate_speech_dir_refuses_bad_folders(tmp_path, table, message):
         (tmp_path / "transcripts.tsv").write_text(table, encoding="utf-8")
     with pytest.raises(SystemExit, match=message):
         read_speech_dir(tmp_path)
+
+
+def test_default_paths_are_the_ones_the_bundle_measures_best():
+    """The app's main gloss is the better path's on real data: the defaults must follow the
+    bundled model's measured figures (``assets/gloss/eval.json``) when it is retrained."""
+    import json
+    from pathlib import Path
+
+    from bgtai.gloss.speech import DEFAULT_SPEECH_PATH, DEFAULT_TEXT_PATH
+
+    measured = json.loads((Path(__file__).resolve().parents[1] / "assets" / "gloss"
+                           / "eval.json").read_text())
+    text = {"rules": measured["rules_bleu4"], "model": measured["model_bleu4"]}
+    speech = {path: measured[f"real_speech_bleu4_{path}"] for path in ("cascade", "shared")}
+    assert DEFAULT_TEXT_PATH == max(text, key=text.get)
+    assert DEFAULT_SPEECH_PATH == max(speech, key=speech.get)
