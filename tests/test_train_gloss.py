@@ -46,3 +46,18 @@ def test_interrupted_and_resumed_run_ends_identical(uninterrupted, tmp_path):
     assert a.keys() == b.keys()
     for key in a:  # same data order, dropout masks and optimizer state: bit-identical
         assert torch.equal(a[key], b[key]), key
+
+
+def test_init_fine_tunes_a_trained_model_with_its_vocabulary(uninterrupted, tmp_path):
+    out_a, _ = uninterrupted
+    start = out_a / "model"
+    # other model sizes given on the command line are ignored: the folder's architecture rules
+    args = [a if a != "32" else "48" for a in TINY] + ["--speech-pairs", "0", "--epochs", "1"]
+    train_gloss.main(["--output-dir", str(tmp_path), "--init", str(start), *args])
+    tuned = tmp_path / "model"
+    assert (tuned / "tokenizer.json").read_text() == (start / "tokenizer.json").read_text()
+    assert (json.loads((tuned / "config.json").read_text())["d_model"]
+            == json.loads((start / "config.json").read_text())["d_model"] == 32)
+    a, b = load_file(start / "model.safetensors"), load_file(tuned / "model.safetensors")
+    assert a.keys() == b.keys()
+    assert any(not torch.equal(a[k], b[k]) for k in a)  # trained further

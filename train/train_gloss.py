@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -89,6 +90,9 @@ def parse_args(argv=None):
                         "(e.g. microsoft/wavlm-base-plus)")
     p.add_argument("--backbone-lr", type=float, default=3e-5,
                    help="peak learning rate of the pretrained backbones")
+    p.add_argument("--init", type=Path, default=None,
+                   help="fine-tune a trained Langue2Gloss folder (its weights, vocabulary and "
+                        "architecture; the model options above are then ignored)")
     data_argument(p, TEXT_SETS)
     return p.parse_args(argv)
 
@@ -107,16 +111,19 @@ def use_text_tokenizer(dataset: GlossPairs, texts: list[str], vocab: SubwordVoca
         dataset.align[k] = dataset.align[k][:, first_piece][:, token_word]
 
 
-def build_data(args, accelerator, text_tokenizer: BackboneTokenizer | None = None):
-    """Corpus splits, the vocabulary (trained on the train split only) and the datasets (their
-    text read with ``text_tokenizer`` if given)."""
+def build_data(args, accelerator, text_tokenizer: BackboneTokenizer | None = None,
+               vocab: SubwordVocab | None = None):
+    """Corpus splits, the vocabulary (trained on the train split only, unless a fine-tuned
+    model's ``vocab`` is given) and the datasets (their text read with ``text_tokenizer`` if
+    given)."""
     train_pairs = training_corpus(args.seed, "train", n_world=args.n_world, limit=args.max_pairs,
                                   n_joined=args.n_joined)
     train_pairs += [p for spec in args.data for p in gloss_pairs(spec.read("train"))]
     val_pairs = training_corpus(args.seed, "val", n_world=args.n_world, limit=args.eval_pairs)
     rng = np.random.default_rng(args.seed)
-    vocab = SubwordVocab.train((s.lower() for pair in train_pairs for s in pair),
-                               vocab_size=args.vocab_size)
+    if vocab is None:
+        vocab = SubwordVocab.train((s.lower() for pair in train_pairs for s in pair),
+                                   vocab_size=args.vocab_size)
     text_set = GlossPairs(vocab, train_pairs)
     if text_tokenizer is not None:
         use_text_tokenizer(text_set, [t for t, _ in train_pairs], vocab, text_tokenizer)
@@ -159,19 +166,25 @@ def evaluate(translator: GlossTranslator, val_pairs, val_speech) -> dict[str, fl
 def main(argv=None) -> dict[str, float]:
     args = parse_args(argv)
     accelerator, progress = make_accelerator(args, "gloss", find_unused_parameters=True)
-    text_tokenizer = None
-    if args.text_backbone:
+    text_tokenizer = start = None
+    if args.init is not None:
+        start = GlossTranslator.from_pretrained(args.init)
+        text_tokenizer = start.text_tokenizer
+    elif args.text_backbone:
         with accelerator.main_process_first():  # one process downloads, the others read the cache
             text_tokenizer = BackboneTokenizer.from_pretrained(args.text_backbone)
-    vocab, text_set, speech_set, val_pairs, val_speech = build_data(args, accelerator,
-                                                                    text_tokenizer)
-    config = Langue2GlossConfig(vocab_size=len(vocab), d_model=args.d_model, n_heads=args.heads,
-                                enc_layers=args.enc_layers, dec_layers=args.dec_layers,
-                                ff_dim=args.ff_dim, dropout=args.dropout,
-                                text_backbone=args.text_backbone,
-                                speech_backbone=args.speech_backbone)
-    with accelerator.main_process_first():
-        model = Langue2Gloss(config)
+    vocab, text_set, speech_set, val_pairs, val_speech = build_data(
+        args, accelerator, text_tokenizer, None if start is None else start.vocab)
+    if start is not None:
+        model = start.model.train()
+    else:
+        config = Langue2GlossConfig(vocab_size=len(vocab), d_model=args.d_model,
+                                    n_heads=args.heads, enc_layers=args.enc_layers,
+                                    dec_layers=args.dec_layers, ff_dim=args.ff_dim,
+                                    dropout=args.dropout, text_backbone=args.text_backbone,
+                                    speech_backbone=args.speech_backbone)
+        with accelerator.main_process_first():
+            model = Langue2Gloss(config)
     # Loaders get generators of their own: creating an iterator draws a seed from its
     # generator, which must not be the global one that dropout uses, or a resumed run (which
     # creates its iterator after restoring the RNG) would see other dropout masks.
