@@ -114,6 +114,19 @@ def test_incremental_greedy_matches_the_full_prefix(trained, vocab):
             assert torch.equal(ids, full_prefix_greedy(bundled.model, memory, pad, 40))
 
 
+def test_corpus_artefacts_are_written_out_intact_unless_asked_for():
+    from bgtai.gloss.rules import intact_forms
+
+    bundled = GlossTranslator.from_pretrained(Path(__file__).parents[1] / "assets" / "gloss")
+    text = "These people think they can go there with their friends from Russia."
+    own = bundled.from_text(text, aslg_quirks=True)
+    shown = bundled.from_text(text)
+    forms = intact_forms(text)
+    assert shown.tokens == [forms.get(t, t) for t in own.tokens]
+    assert not set(forms) & set(shown.tokens)
+    np.testing.assert_array_equal(shown.probs, own.probs)  # only the words' spelling changes
+
+
 def test_repeated_ngram_tokens():
     assert repeated_ngram_tokens([5, 6, 7, 5, 6], 3) == [7]  # 5 6 7 would come again
     assert repeated_ngram_tokens([5, 6, 5, 6], 2) == [5]  # "6 5" is there already

@@ -17,6 +17,7 @@ from bgtai.gloss import (
     tokenize_words,
     validate_text,
 )
+from bgtai.gloss.rules import intact_forms
 
 PAIRS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "aslg_pc12_dev.tsv"
 
@@ -286,3 +287,19 @@ def test_bleu4_on_the_aslg_pc12_test_half() -> None:
     assert rules >= 80.0, f"rule-based gloss scores {rules:.1f} BLEU-4 on the test half"
     assert quirks > rules  # reproducing the corpus' artefacts brings the output closer to it
     assert rules > upper + 50.0
+
+
+@pytest.mark.parametrize("text", ["They were there themselves.", "These questions about Russia",
+                                  "Mr Monti and the other members worked together with them.",
+                                  "Therefore we strengthen the theatre."])
+def test_intact_forms_undo_the_corpus_artefacts(text: str) -> None:
+    forms = intact_forms(text)
+    quirky = english_to_gloss_tokens(text, aslg_quirks=True)
+    assert [forms.get(t, t) for t in quirky] == english_to_gloss_tokens(text)
+    assert not set(forms) & set(english_to_gloss_tokens(text))  # intact words stay as they are
+
+
+def test_intact_forms_of_examples() -> None:
+    assert intact_forms("They saw Russia there.") == {
+        "X-Y": "X-THEY", "RUSSIUM": "RUSSIA", "DESC-RE": "DESC-THERE"}
+    assert intact_forms("We must give every child a fair chance.") == {}

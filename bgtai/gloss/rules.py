@@ -228,6 +228,26 @@ def _convert(text: str, quirks: bool) -> tuple[list[str], list[tuple[int, ...]]]
     return tokens, sources
 
 
+def intact_forms(text: str) -> dict[str, str]:
+    """ASLG-PC12's artefact forms of the gloss words of ``text``, mapped to the intact words.
+
+    A model trained on the corpus's real pairs learns its artefacts (``they`` -> ``X-Y``,
+    ``Russia`` -> ``RUSSIUM``); this is what ``aslg_quirks=True`` changes in the rules' gloss
+    of ``text``, word by word (``{"X-Y": "X-THEY", "RUSSIUM": "RUSSIA"}``), leaving out a form
+    that is also an intact gloss word of the text. Used to write a learned gloss out intact.
+    """
+    lower = [w.lower() for w in tokenize_words(text)]
+    pairs = [(intact, quirky.replace("THE", ""))
+             for word, plain, quirk in zip(lower, _tag(lower, False), _tag(lower, True))
+             for intact, quirky in zip(_emit(word, plain), _emit(word, quirk))]
+    kept = {intact for intact, _ in pairs}
+    forms: dict[str, str] = {}
+    for intact, quirky in pairs:
+        if quirky != intact and quirky not in kept and quirky not in ("", "X-", "DESC-"):
+            forms.setdefault(quirky, intact)
+    return forms
+
+
 def english_to_gloss_tokens(text: str, *, aslg_quirks: bool = False) -> list[str]:
     """Convert English text to a list of ASLG-PC12-style gloss tokens.
 

@@ -20,6 +20,7 @@ from ..audio import SAMPLE_RATE, load_audio
 from ..text import sentence_spans, tokenize_words, validate_text
 from .backbones import TOKENIZER_DIR, BackboneTokenizer
 from .model import Langue2Gloss
+from .rules import intact_forms
 from .subwords import FILENAME as VOCAB_FILE
 from .subwords import SubwordVocab
 
@@ -214,9 +215,17 @@ class GlossTranslator:
         max_len = min(max_len, 2 * len(word_ids) + 8)
         return self._text_result(self._decode(memory, pad, beam_size, max_len), word_ids, words)
 
-    def from_text(self, text: str, *, beam_size: int = 1, max_len: int = 256) -> GlossResult:
+    def from_text(self, text: str, *, beam_size: int = 1, max_len: int = 256,
+                  aslg_quirks: bool = False) -> GlossResult:
         """Gloss of an English text, one sentence at a time. Raises ``ValueError`` for
         unusable text.
+
+        A model trained on ASLG-PC12's real pairs writes some words in the corpus's artefact
+        forms (``they`` -> ``X-Y``, ``Russia`` -> ``RUSSIUM``). As with the rules'
+        ``aslg_quirks`` flag, they are written out intact by default
+        (:func:`~bgtai.gloss.rules.intact_forms` of the text: only those words' artefact forms
+        are replaced, nothing else the model wrote); ``aslg_quirks=True`` returns the model's
+        own output, to score against the corpus.
 
         The sentences are :func:`~bgtai.text.sentence_spans` of the text's words;
         each is encoded and decoded on its own (the model was trained on one to three
@@ -227,7 +236,11 @@ class GlossTranslator:
         """
         words = self._words_of(text)
         parts = [self._sentence(words[a:b], beam_size, max_len) for a, b in sentence_spans(words)]
-        return _join(parts, len(words))
+        result = _join(parts, len(words))
+        if not aslg_quirks:
+            forms = intact_forms(" ".join(words))
+            result.tokens = [forms.get(token, token) for token in result.tokens]
+        return result
 
     def force(self, text: str, gloss: str) -> GlossResult:
         """The model's reading of a *given* gloss of ``text`` (teacher forcing): each gloss
