@@ -26,8 +26,13 @@ UNSURE = 0.4
 """Gloss words below this probability are listed in the note."""
 
 TEXT_PATH_NAMES = {"rules": "the rule-based converter", "model": "the Langue2Gloss model"}
-MAIN_LABEL = (f"Gloss, by {TEXT_PATH_NAMES[DEFAULT_TEXT_PATH]} (the better of the two on real "
-              "English)")
+MADE_BY = {  # the line under the main gloss: which path made it
+    "text": f"By {TEXT_PATH_NAMES[DEFAULT_TEXT_PATH]}, the better of the two text paths on real "
+            "English; the model's gloss is below.",
+    "cascade": f"Glossed by {TEXT_PATH_NAMES[DEFAULT_TEXT_PATH]}; the model's gloss of the same "
+               "words is below.",
+    "shared": "By the Langue2Gloss speech side.",
+}
 
 EXPLAIN = f"""
 Gloss is how sign-language corpora write signs down: upper-case lemmas, `DESC-` before
@@ -56,9 +61,11 @@ def confidence_label(p: float) -> str:
     return next(label for low, label, _ in CONFIDENCE if p >= low)
 
 
-def _outputs(main: list[str], result, col_title: str, notes: list[str], info: str = ""):
+def _outputs(made_by: str, main: list[str], result, col_title: str, notes: list[str],
+             heard: str = ""):
     """The tab's outputs: the main gloss, the model's gloss coloured by confidence, its attention
-    figure, a line beside the gloss (what was heard, or the path not shown) and the notes."""
+    figure, the lines under the main gloss (what the recogniser heard and which path made the
+    gloss, ``MADE_BY[made_by]``) and the notes."""
     highlighted = []
     for token, p in zip(result.tokens, result.probs):
         highlighted += [(token, confidence_label(float(p))), (" ", None)]
@@ -74,13 +81,8 @@ def _outputs(main: list[str], result, col_title: str, notes: list[str], info: st
         notes.append(f"The heatmap shows the first {ATTENTION_ROWS} of {len(result.tokens)} gloss "
                      "words.")
     note = "\n".join(f"- {n}" for n in notes)
+    info = "\n\n".join(line for line in (heard, MADE_BY[made_by]) if line)
     return " ".join(main), highlighted, figure, info, note
-
-
-def _other_path(text: str) -> str:
-    """The rules' gloss as a line beside the main gloss when the main gloss is the model's (the
-    model's own gloss is always shown)."""
-    return f"**Rules:** `{english_to_gloss(text)}`" if DEFAULT_TEXT_PATH == "model" else ""
 
 
 def _text_notes(text: str) -> list[str]:
@@ -97,11 +99,14 @@ def _text_notes(text: str) -> list[str]:
 @user_errors
 def gloss_text(text: str, beam_size: float):
     """Handler: English text -> the main gloss (the better text path), the model's gloss with
-    confidences, its attention figure, the rules' gloss when the model is the main one, notes
-    (removed characters, sentences, words the model is unsure of)."""
+    confidences, its attention figure, which path made the gloss, notes (the rules' gloss when
+    the model's is the main one, removed characters, sentences, words the model is unsure of)."""
     result = gloss_translator().from_text(text, beam_size=int(beam_size))
     main = result.tokens if DEFAULT_TEXT_PATH == "model" else gloss_transcript(text)[0]
-    return _outputs(main, result, "input word", _text_notes(text), _other_path(text))
+    notes = _text_notes(text)
+    if DEFAULT_TEXT_PATH == "model":  # the other path beside the main gloss
+        notes.insert(0, f"The rules' gloss: `{english_to_gloss(text)}`")
+    return _outputs("text", main, result, "input word", notes)
 
 
 @user_errors
@@ -116,11 +121,11 @@ def gloss_speech(audio, beam_size: float, path: str = DEFAULT_SPEECH_CHOICE):
     glossed = speech_to_gloss(audio, path=SPEECH_PATHS[path], beam_size=int(beam_size),
                               translator=gloss_translator())  # validates it
     if glossed.path == "shared":
-        return _outputs(glossed.tokens, glossed.result, "speech time", [])
+        return _outputs("shared", glossed.tokens, glossed.result, "speech time", [])
     result = glossed.result or gloss_translator().from_text(glossed.heard,
                                                             beam_size=int(beam_size))
     heard = glossed.heard.replace("`", "'")
-    return _outputs(glossed.tokens, result, "heard word", _text_notes(glossed.heard),
+    return _outputs("cascade", glossed.tokens, result, "heard word", _text_notes(glossed.heard),
                     f"**Heard:** `{heard}`")
 
 
@@ -150,9 +155,9 @@ def build() -> None:
                 with gr.Accordion("Advanced", open=False):
                     beam = gr.Slider(1, 8, value=1, step=1, label="Beam size (1 = greedy)")
             with gr.Column(scale=2):
-                main = gr.Textbox(label=MAIN_LABEL, elem_id="gloss-main", interactive=False,
+                main = gr.Textbox(label="Gloss", elem_id="gloss-main", interactive=False,
                                   buttons=["copy"])
-                info = gr.Markdown(label="Heard", elem_id="gloss-info")
+                info = gr.Markdown(label="How the gloss was made", elem_id="gloss-info")
                 tokens = gr.HighlightedText(
                     label="The Langue2Gloss model's gloss (colour = how sure the model is)",
                     elem_id="gloss-tokens",

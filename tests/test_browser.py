@@ -96,7 +96,7 @@ def test_gloss_tab_text(page):
     main = page.locator("#gloss-main textarea")
     # the main gloss, the better path's (the rules'), and the model's beside it
     sync_api.expect(main).to_have_value("CHILD BE PLAY IN GARDEN .", timeout=TIMEOUT_MS)
-    assert "better of the two" in page.locator("#gloss-main").inner_text()  # names the path
+    page.locator("#gloss-info").get_by_text("the better of the two").wait_for()  # which path
     # the colours' legend, from the surest to the least sure
     legend = page.locator("#gloss-tokens")
     for label in ("sure (90 % or more)", "guessing (under 40 %)"):
