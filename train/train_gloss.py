@@ -6,13 +6,23 @@ spoken with espeak-ng in the training voices. Every step trains text -> gloss on
 every ``--speech-every`` steps a speech batch adds speech -> gloss and the speech-to-text pull
 (:meth:`Langue2Gloss.speech_text_pull`).
 
-CPU recipe that makes the bundled ``assets/gloss`` checkpoint (56 minutes on 2 cores; the real
-ASLG-PC12 training pairs given twice, so each is seen four times; figures in docs/results.md)::
+CPU recipe that makes the bundled ``assets/gloss`` checkpoint in two stages (56 + 40 minutes on
+2 cores; figures in docs/results.md): the real ASLG-PC12 training pairs given twice, so each is
+seen four times, then a fine-tune (``--init``) on them three times over beside part of the same
+corpus::
 
     python -m train.train_gloss --output-dir runs/gloss --epochs 2 --speech-pairs 2000 \
         --num-workers 2 --n-world 5000 --n-joined 12000 --speech-every 4 \
         --data aslg:../shared/data/aslg_pc12_train.tsv \
         --data aslg:../shared/data/aslg_pc12_train.tsv
+    python -m train.train_gloss --output-dir runs/gloss_ft --init runs/gloss/model --epochs 2 \
+        --lr 3e-4 --warmup-steps 100 --speech-pairs 0 --n-world 5000 --n-joined 12000 \
+        --max-pairs 16000 --data aslg:../shared/data/aslg_pc12_train.tsv \
+        --data aslg:../shared/data/aslg_pc12_train.tsv \
+        --data aslg:../shared/data/aslg_pc12_train.tsv
+
+A fine-tune keeps ``--seed``, ``--n-world`` and ``--n-joined`` of the first stage, so that its
+corpus splits are the same (its validation sentences stay unseen).
 
 GPUs: ``accelerate launch -m train.train_gloss --output-dir runs/gloss --mixed-precision bf16``.
 

@@ -9,8 +9,8 @@
 The cascade is the default because it measures far better on recorded human speech (the small
 speech pre-net was trained on espeak-ng voices only; see ``docs/results.md``). Its text path is
 the rule-based converter by default, for the same reason: on the real ASLG-PC12 dev pairs the
-rules score 88.7 BLEU-4 and the bundled neural text model 85.7 (``docs/results.md``);
-``text_path="model"`` selects the neural model.
+rules score 88.6 BLEU-4 and the bundled neural text model, as the app shows its gloss, 85.5
+(``docs/results.md``); ``text_path="model"`` selects the neural model.
 
 Between the two, :func:`clean_transcript` takes out what the recogniser writes that was not
 said: commas around one- or two-word fragments (its pauses), ellipses, and acronyms spelled
