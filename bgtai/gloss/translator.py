@@ -10,7 +10,7 @@ than the training inputs, made the decoder loop (``TAKE`` x25).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -237,10 +237,14 @@ class GlossTranslator:
         words = self._words_of(text)
         parts = [self._sentence(words[a:b], beam_size, max_len) for a, b in sentence_spans(words)]
         result = _join(parts, len(words))
-        if not aslg_quirks:
-            forms = intact_forms(" ".join(words))
-            result.tokens = [forms.get(token, token) for token in result.tokens]
-        return result
+        return result if aslg_quirks else self.intact(result, text)
+
+    def intact(self, result: GlossResult, text: str) -> GlossResult:
+        """``result``, the model's own gloss of ``text``, with the corpus's artefact forms of
+        the text's words written out intact (:func:`~bgtai.gloss.rules.intact_forms`); what
+        :meth:`from_text` returns unless ``aslg_quirks``."""
+        forms = intact_forms(" ".join(self._words_of(text)))
+        return replace(result, tokens=[forms.get(t, t) for t in result.tokens])
 
     def force(self, text: str, gloss: str) -> GlossResult:
         """The model's reading of a *given* gloss of ``text`` (teacher forcing): each gloss
