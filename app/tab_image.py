@@ -45,9 +45,10 @@ bigger objects, higher pitches other hues, and the number of repetitions the num
 The picture follows a slider only as far as the world has such sounds: within the world's
 loudness range and the pitch range of the class the model hears (shown beside the picture);
 beyond, the sound still changes and the picture stays at the range's end. Mixing moves the embedding
-towards a reference picture's. The embedded model draws three pictures and shows the one whose
-own embedding is closest to the sound's (re-ranking). It knows the app's built-in world of 11
-sound classes; other sounds give pictures of whatever they resemble most.
+towards a reference picture's. The embedded model draws three pictures and shows one with as many
+objects as the sound (before the sliders) asks for, the one closest to the sound's embedding among
+those (re-ranking). It knows the app's built-in world of 11 sound classes; other sounds give
+pictures of whatever they resemble most.
 """
 
 UNFAMILIAR = ("This sound is probably **not one of the world's 11 kinds** (open-set score "

@@ -19,6 +19,7 @@ from bgtai.generate.attribute_encoders import (
 )
 from bgtai.generate.attributes import ATTRIBUTE_DIM, attribute_embedding, split_attributes
 from bgtai.generate.backend import EmbeddedBackend
+from bgtai.generate.counting import CountProbe
 from bgtai.generate.mapping import MapperConfig
 from bgtai.generate.pipeline import SoundToImage
 from bgtai.generate.unet import DecoderConfig, ImageDecoder
@@ -116,6 +117,73 @@ def test_candidates_keep_the_picture_closest_to_the_embedding(pipe, monkeypatch)
     np.testing.assert_array_equal(same[0], same[1])
     np.testing.assert_array_equal(drawn[0][:3], drawn[0][3:])
     assert len({c.tobytes() for c in drawn[0][:3]}) == 3
+
+
+def test_count_probe_fits_reads_and_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(5, 12))
+    counts = np.repeat(np.arange(1, 6), 20)
+    emb = torch.from_numpy(centres[counts - 1] + 0.1 * rng.normal(size=(100, 12))).float()
+    probe = CountProbe.fit(emb, counts)
+    assert probe.config.dim == 12 and probe.config.counts == [1, 2, 3, 4, 5]
+    assert probe.predict(3.0 * emb) == counts.tolist()  # reads directions: the length is normalised
+    probe.save_pretrained(tmp_path / "probe")
+    assert CountProbe.from_pretrained(tmp_path / "probe").predict(emb) == counts.tolist()
+    with pytest.raises(ValueError, match="each at least once"):
+        CountProbe.fit(emb[:20], counts[:20])
+    with pytest.raises(ValueError, match="N counts"):
+        CountProbe.fit(emb, counts[:10])
+    with pytest.raises(ValueError, match=r"\(B, 12\)"):
+        probe.predict(emb[:, :5])
+
+
+def test_candidates_showing_the_asked_count_come_first(pipe, monkeypatch):
+    """Among the candidates, those in which the image reader counts as many objects as asked
+    are kept first (then the closest embedding); with none, the closest one."""
+    import bgtai.generate.pipeline as pipeline
+
+    emb = pipe.backend.embed_audio([tone(), tone(880.0, level=0.5)])
+    drawn = []
+
+    def spy(images):  # candidate 0 of each embedding is the closest
+        drawn.append(images.copy())
+        out = -emb.repeat_interleave(3, 0)
+        out[0::3] = emb
+        return out
+
+    shown = iter([1, 4, 2, 3, 3, 3] * 2)  # objects the reader counts in the 2 x 3 candidates
+    monkeypatch.setattr(pipe.backend, "embed_images", spy)
+    monkeypatch.setattr(pipeline, "read_image", lambda image: SimpleNamespace(count=next(shown)))
+    best = pipe.generate(emb, seed=5, candidates=3, counts=[2, 5])
+    candidates = drawn[0]
+    np.testing.assert_array_equal(best[0], candidates[2])  # the only one with 2 objects
+    np.testing.assert_array_equal(best[1], candidates[3])  # no 5 anywhere: the closest
+    with pytest.raises(ValueError, match="1 counts for 2 embeddings"):
+        pipe.generate(emb, seed=5, candidates=3, counts=[2])
+    # by default the pipeline's count probe says how many objects each embedding asks for
+    asked = []
+    monkeypatch.setattr(pipe, "count_probe", SimpleNamespace(
+        predict=lambda e: asked.append(e.clone()) or [2, 5]))
+    np.testing.assert_array_equal(pipe.generate(emb, seed=5, candidates=3), best)
+    torch.testing.assert_close(asked[0], emb)
+
+
+def test_slider_pictures_ask_for_the_unedited_sounds_count(pipe, monkeypatch):
+    """Sliders change only what they say: an edited sound's picture asks for as many objects
+    as the count probe reads in the sound before the sliders."""
+    wave = tone(level=0.1)
+    read, asked = [], []
+    monkeypatch.setattr(pipe, "count_probe",
+                        SimpleNamespace(predict=lambda e: read.append(e) or [4]))
+    generate = pipe.generate
+    monkeypatch.setattr(pipe, "generate",
+                        lambda e, **kw: asked.append(kw["counts"]) or generate(e, **kw))
+    pipe(wave, SR, gain_db=12.0, semitones=-3.0, seed=1, candidates=2)
+    assert asked == [[4]]
+    torch.testing.assert_close(read[0], pipe.backend.embed_audio([wave]))
+    out = pipe(wave, SR, seed=1, candidates=2)  # no slider: the drawn embedding is the sound's own
+    assert asked[-1] is None and len(read) == 2
+    torch.testing.assert_close(read[1], out.embedding[None])
 
 
 @pytest.mark.parametrize("bad", [0, 9, 2.5, True, "2"])
@@ -292,6 +360,12 @@ def test_trainer_on_the_joint_space(tmp_path):
                                    atol=1e-5, rtol=1e-4)
     main(["--assemble", str(tmp_path / "d"), str(tmp_path / "m"), "--output-dir", str(tmp_path / "g"),
           "--joint", str(tmp_path / "joint")])
+    probe = main(["--count-probe", "--output-dir", str(tmp_path / "g"), "--n-train", "60",
+                  "--n-val", "6"])
+    assert 0.0 <= probe["val_image_acc"] <= 1.0 and 0.0 <= probe["val_audio_acc"] <= 1.0
+    spec = json.loads((tmp_path / "g" / "pipeline.json").read_text())
+    assert spec["count_probe"] == "count_probe"
+    assert SoundToImage.from_pretrained(tmp_path / "g").count_probe.config.dim == 16
     with pytest.raises(ValueError, match="16-d embeddings"):  # the attribute space is 19-d
         main(["--stage", "decoder", "--cpu", "--n-train", "4", "--max-steps", "1",
               "--init-decoder", str(tmp_path / "d" / "model" / "decoder"),

@@ -80,27 +80,37 @@ def _unwrap(hue: float | None) -> float:
     return hue - 360.0 if hue > HUE_WRAP_DEG else hue
 
 
-def _decode(pipe: SoundToImage, emb: torch.Tensor, args, *, same_noise=False) -> np.ndarray:
-    """Images of ``(N, dim)`` embeddings, decoded in batches."""
+def _decode(pipe: SoundToImage, emb: torch.Tensor, args, *, same_noise=False,
+            counts: list[int] | None = None) -> np.ndarray:
+    """Images of ``(N, dim)`` embeddings, decoded in batches (``counts``: objects asked for,
+    by default the pipeline's count probe reading ``emb``)."""
+    b = args.batch_size
     return np.concatenate([
-        pipe.generate(emb[i:i + args.batch_size], steps=args.steps, seed=args.seed,
+        pipe.generate(emb[i:i + b], steps=args.steps, seed=args.seed,
                       guidance_scale=args.guidance_scale, same_noise=same_noise,
-                      candidates=args.candidates)
-        for i in range(0, len(emb), args.batch_size)])
+                      candidates=args.candidates,
+                      counts=None if counts is None else counts[i:i + b])
+        for i in range(0, len(emb), b)])
 
 
-def _generate(pipe: SoundToImage, waves: list[np.ndarray], args, *,
-              same_noise=False) -> np.ndarray:
+def _generate(pipe: SoundToImage, waves: list[np.ndarray], args, *, same_noise=False,
+              counts: list[int] | None = None) -> np.ndarray:
     """One image per wave, embedded as the app embeds an edited sound."""
     batches = range(0, len(waves), args.batch_size)
     emb = torch.cat([pipe.backend.embed_audio(waves[i:i + args.batch_size]) for i in batches])
-    return _decode(pipe, emb, args, same_noise=same_noise)
+    return _decode(pipe, emb, args, same_noise=same_noise, counts=counts)
 
 
-def _sweep_images(pipe, sweeps: list[list[np.ndarray]], args) -> list[np.ndarray]:
+def _sweep_images(pipe, sweeps: list[list[np.ndarray]], originals: list[np.ndarray],
+                  args) -> list[np.ndarray]:
     """Each sweep's images (slider edits of its original sound) from the same noise draws, so
-    the slider is what differs (with several candidates, also which draw each setting keeps)."""
-    return [_generate(pipe, sweep, args, same_noise=True) for sweep in sweeps]
+    the slider is what differs (with several candidates, also which draw each setting keeps).
+    Every setting asks for as many objects as the original sound, as in the app
+    (:meth:`SoundToImage.__call__`)."""
+    heard = pipe.count_of(pipe.backend.embed_audio(originals)) if originals else None
+    return [_generate(pipe, sweep, args, same_noise=True,
+                      counts=None if heard is None else [heard[j]] * len(sweep))
+            for j, sweep in enumerate(sweeps)]
 
 
 def _monotonic(values: list[list[float]]) -> float:
@@ -135,7 +145,7 @@ def kept_sweeps(pipe, events, waves, args, classifier) -> dict[str, float]:
     metrics, kept = {}, {"class": [], "count": []}
     for name, values in kept_settings().items():
         sweeps = [[pipe.edit(w, **{name: v}).drawn for v in values] for w in waves]
-        images = _sweep_images(pipe, sweeps, args)
+        images = _sweep_images(pipe, sweeps, waves, args)
         classes = [classifier.predict(torch.from_numpy(ims).permute(0, 3, 1, 2)) for ims in images]
         counts = [[read_image(im).count for im in ims] for ims in images]
         slider = "gain" if name == "gain_db" else "semitone"
@@ -184,8 +194,8 @@ def run(args) -> dict:
         target_hz = p_lo * (p_hi / p_lo) ** np.linspace(0.1, 0.9, SWEEP_STEPS)
         shifts = 12.0 * np.log2(target_hz / read_pitch(waves[i]))
         semitone_sweeps.append([pipe.edit(waves[i], semitones=s).drawn for s in shifts])
-    gain_images = _sweep_images(pipe, gain_sweeps, args)
-    semitone_images = _sweep_images(pipe, semitone_sweeps, args)
+    gain_images = _sweep_images(pipe, gain_sweeps, waves[: args.n_sweep], args)
+    semitone_images = _sweep_images(pipe, semitone_sweeps, [waves[i] for i in sweep_pitched], args)
     sizes = [[math.nan if (r := read_image(im).size) is None else r for im in ims] for ims in gain_images]
     hues = [[_unwrap(read_image(im).hue_deg) for im in ims] for ims in semitone_images]
 

@@ -150,9 +150,10 @@ def sweep_metrics(pipe: SoundToImage, waves: list[np.ndarray], folders: list[str
     classed = [i for i, f in enumerate(folders) if f != OTHER]
     lo, hi = LOUDNESS_RANGE
     targets_db = np.linspace(lo + 1.0, hi - 1.0, SWEEP_STEPS)
+    gain_swept = _spread(classed, folders, args.n_sweep)
     gain_sweeps = [[pipe.edit(waves[i], gain_db=g).drawn for g in targets_db - read_loudness(waves[i])]
-                   for i in _spread(classed, folders, args.n_sweep)]
-    semitone_sweeps, aimless = [], 0
+                   for i in gain_swept]
+    semitone_sweeps, semitone_swept, aimless = [], [], 0
     for i in _spread([i for i in classed if folders[i] in PITCHED], folders, args.n_sweep):
         pitch = read_pitch(waves[i])
         if not (math.isfinite(pitch) and pitch > 0):
@@ -162,10 +163,11 @@ def sweep_metrics(pipe: SoundToImage, waves: list[np.ndarray], folders: list[str
         target_hz = p_lo * (p_hi / p_lo) ** np.linspace(0.1, 0.9, SWEEP_STEPS)
         shifts = 12.0 * np.log2(target_hz / pitch)
         semitone_sweeps.append([pipe.edit(waves[i], semitones=s).drawn for s in shifts])
+        semitone_swept.append(waves[i])
     sizes = [[math.nan if (r := read_image(im).size) is None else r for im in ims]
-             for ims in _sweep_images(pipe, gain_sweeps, args)]
+             for ims in _sweep_images(pipe, gain_sweeps, [waves[i] for i in gain_swept], args)]
     hues = [[_unwrap(read_image(im).hue_deg) for im in ims]
-            for ims in _sweep_images(pipe, semitone_sweeps, args)]
+            for ims in _sweep_images(pipe, semitone_sweeps, semitone_swept, args)]
     hues += [[math.nan] * SWEEP_STEPS] * aimless
     out = {"n_gain_sweeps": len(sizes), "n_semitone_sweeps": len(hues)}
     if sizes:

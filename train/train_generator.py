@@ -8,6 +8,10 @@ Two stages, each its own run folder (resume, TensorBoard logs, ``metrics.json``)
 * ``--stage mapper``: the audio and gloss embeddings learn to land on the image embedding of the
   paired picture (:mod:`bgtai.generate.mapping`).
 
+``--assemble`` copies both into one pipeline folder; ``--count-probe`` then fits that folder's
+count probe (:mod:`bgtai.generate.counting`, a logistic regression on its image embeddings of
+train pictures, seconds on a CPU).
+
 The image embedding is the UniBriVL joint space with ``--joint`` (the bundled generator) or the
 world attribute embedding without it; see ``docs/generation.md``. The bundled
 ``assets/generator`` (its ``README.md`` has the exact commands and times): the decoder on one
@@ -20,6 +24,7 @@ GPU, the maps on the CPU, then one folder::
     python -m train.train_generator --stage mapper --joint assets/joint --output-dir runs/gen_mapper --cpu
     python -m train.train_generator --assemble runs/gen_decoder2 runs/gen_mapper --joint assets/joint \
         --output-dir assets/generator --decoder-dtype float16 --guidance-scale 3
+    python -m train.train_generator --count-probe --output-dir assets/generator --n-train 3000
 
 ``--max-minutes`` fits a run into a time slot (a lent GPU's): the step count is cut once the
 step rate is known, and the learning-rate schedule ends with it.
@@ -37,6 +42,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, TensorDataset
+from tqdm.auto import tqdm
 
 from bgtai.data.language import describe_with_gloss
 from bgtai.data.world import WorldDataset
@@ -47,9 +53,10 @@ from bgtai.generate.attribute_encoders import (
     AttributeGlossEncoderConfig,
 )
 from bgtai.generate.attributes import ATTRIBUTE_DIM, attribute_embedding
+from bgtai.generate.counting import CountProbe
 from bgtai.generate.embedders import JointEmbedder, pad_waves
 from bgtai.generate.mapping import EmbeddingMapper, MapperConfig
-from bgtai.generate.pipeline import check_candidates
+from bgtai.generate.pipeline import SoundToImage, check_candidates
 from bgtai.generate.unet import DecoderConfig, ImageDecoder, images_to_patches
 from bgtai.readers import load_world_classifier
 from train.common import (
@@ -103,6 +110,10 @@ def parse_args(argv=None):
                         "instead of the world attribute embedding")
     p.add_argument("--assemble", type=Path, nargs=2, metavar=("DECODER_RUN", "MAPPER_RUN"),
                    help="copy the final models of two runs into --output-dir as one pipeline folder")
+    p.add_argument("--count-probe", action="store_true",
+                   help="fit the count probe of the assembled joint-space pipeline in --output-dir "
+                        "on --n-train world train pictures (checked on --n-val val pictures and "
+                        "sounds) and name it in its pipeline.json")
     return p.parse_args(argv)
 
 
@@ -310,12 +321,50 @@ def assemble(decoder_run: Path, mapper_run: Path, out: Path, joint: Path | None,
     return out
 
 
+@torch.no_grad()
+def fit_count_probe(folder: Path, n_train: int, n_val: int, seed: int = 0) -> dict[str, float]:
+    """Fit ``folder``'s :class:`~bgtai.generate.counting.CountProbe` on the pipeline's own image
+    embeddings of ``n_train`` world train pictures, save it as ``count_probe/`` and name it in
+    ``pipeline.json``; returns its accuracy on ``n_val`` val pictures and on their sounds'
+    mapped embeddings (what it reads in the app)."""
+    pipe = SoundToImage.from_pretrained(folder)
+    if not isinstance(pipe.backend.embedder, JointEmbedder):
+        raise ValueError(f"{folder} is not a joint-space pipeline: the count probe reads "
+                         "its image space")
+
+    def world(split: str, n: int, audio: bool):
+        ds = WorldDataset(split, n, seed=seed, kind="event")
+        items = [ds.event(i, audio=audio) for i in tqdm(range(n), desc=f"world {split}")]
+        return ([e.repetitions for e, _, _ in items], np.stack([im for _, _, im in items]),
+                [w.astype(np.float32) for _, w, _ in items] if audio else None)
+
+    counts, images, _ = world("train", n_train, audio=False)
+    probe = CountProbe.fit(embed_in_batches(images, pipe.backend.embed_images), counts)
+    val_counts, val_images, val_waves = world("val", n_val, audio=True)
+    metrics = {
+        "val_image_acc": float(np.mean(np.array(probe.predict(
+            embed_in_batches(val_images, pipe.backend.embed_images))) == val_counts)),
+        "val_audio_acc": float(np.mean(np.array(probe.predict(
+            embed_in_batches(val_waves, pipe.backend.embed_audio, batch=64))) == val_counts)),
+        "n_train": n_train, "n_val": n_val}
+    probe.save_pretrained(folder / "count_probe")
+    write_metrics(folder / "count_probe" / "metrics.json", metrics)
+    spec = json.loads((folder / "pipeline.json").read_text())
+    spec["count_probe"] = "count_probe"
+    (folder / "pipeline.json").write_text(json.dumps(spec, indent=2) + "\n")
+    return metrics
+
+
 def main(argv=None) -> dict[str, float]:
     args = parse_args(argv)
     if args.assemble:
         assemble(*args.assemble, args.output_dir, args.joint, args.decoder_dtype, args.guidance_scale,
                  args.candidates)
         return {}
+    if args.count_probe:
+        metrics = fit_count_probe(args.output_dir, args.n_train, args.n_val, args.seed)
+        print(json.dumps(metrics))
+        return metrics
     accelerator, progress = make_accelerator(args, f"generator_{args.stage}")
     model, loader, val_loader, loss_fn, save = build_stage(args, accelerator.device)
     ema = None

@@ -33,12 +33,13 @@ from bgtai.generate.attribute_encoders import (
     WorldAttributeEmbedder,
 )
 from bgtai.generate.backend import Backend, EmbeddedBackend
+from bgtai.generate.counting import CountProbe
 from bgtai.generate.edits import WorldRange, clamp_gain, clamp_semitones, edit_sound, world_range
 from bgtai.generate.embedders import JointEmbedder
 from bgtai.generate.mapping import EmbeddingMapper
 from bgtai.generate.unet import ImageDecoder
 from bgtai.gloss import english_to_gloss
-from bgtai.readers import load_world_classifier
+from bgtai.readers import load_world_classifier, read_image
 from bgtai.text import validate_text
 
 if TYPE_CHECKING:
@@ -152,14 +153,19 @@ class SoundToImage:
         Hears which world class a sound is, so that the sliders move its picture only within the
         world's loudness and pitch ranges for that class (:meth:`edit`); without one the
         picture follows the whole slider ranges.
+    count_probe : bgtai.generate.counting.CountProbe, optional
+        Reads how many objects an embedding asks for, so that among the candidates those
+        showing as many objects are kept first (:meth:`generate`); only for a backend that
+        draws world pictures, which :func:`bgtai.readers.read_image` can count.
     """
 
     def __init__(self, backend: Backend, translator=None, candidates: int = 1,
-                 listener: Listener | None = None):
+                 listener: Listener | None = None, count_probe: CountProbe | None = None):
         self.backend = backend
         self.translator = translator
         self.candidates = check_candidates(candidates)
         self.listener = listener
+        self.count_probe = count_probe
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, *, classifier: str | Path | None = None,
@@ -169,7 +175,8 @@ class SoundToImage:
         ``pipeline.json`` names the embedding space: ``"world_attributes"`` (the fallback:
         ``audio_encoder/``, ``gloss_encoder/``) or ``"joint"`` (``audio_mapper/``,
         ``gloss_mapper/`` and the path of the JointModel checkpoint, relative to the folder),
-        and optionally ``"candidates"`` (default 1).
+        and optionally ``"candidates"`` (default 1) and ``"count_probe"`` (a
+        :class:`~bgtai.generate.counting.CountProbe` folder inside it).
 
         Parameters
         ----------
@@ -215,21 +222,32 @@ class SoundToImage:
             candidates = check_candidates(spec.get("candidates", 1))
         except ValueError as err:
             raise ValueError(f"{manifest}: {err}") from None
-        return cls(backend, load_translator(gloss_translator), candidates, listener)
+        probe = None
+        if "count_probe" in spec:
+            probe = CountProbe.from_pretrained(path / spec["count_probe"])
+        return cls(backend, load_translator(gloss_translator), candidates, listener, probe)
 
     # -- building blocks -----------------------------------------------------------------------
 
+    def count_of(self, embeddings: torch.Tensor) -> list[int] | None:
+        """How many objects each of ``(B, dim)`` embeddings asks for (the count probe), or
+        ``None`` for a pipeline without one."""
+        return None if self.count_probe is None else self.count_probe.predict(embeddings)
+
     def generate(self, embeddings: torch.Tensor, *, steps: int | None = None, seed: int = 0,
                  guidance_scale: float | None = None, same_noise: bool = False,
-                 candidates: int | None = None) -> np.ndarray:
+                 candidates: int | None = None, counts: list[int] | None = None) -> np.ndarray:
         """Decode ``(B, dim)`` image embeddings into ``(B, H, W, 3)`` uint8 images.
 
         With ``candidates`` k > 1 (default: the pipeline's), k pictures are drawn per embedding
         from different noise and the one whose own embedding (``backend.embed_images``) has the
         highest cosine similarity to the asked embedding is kept: re-ranking, as DALL-E re-ranked
         its samples with CLIP. The decoder alone gets the number of objects wrong more often
-        than the embedding does (docs/generation.md). The k pictures go through the sampler as one
-        batch (three cost about 1.5x the time of one on two CPU cores).
+        than the embedding does, and the cosine hardly sees an object more or less
+        (docs/generation.md), so with ``counts`` (default: :meth:`count_of` the embeddings) the
+        candidates in which :func:`bgtai.readers.read_image` counts as many objects as asked
+        come first. The k pictures go through the sampler as one batch (three cost about 1.5x
+        the time of one on two CPU cores).
         ``same_noise`` starts every embedding from the same k noise draws (the first of
         ``seed``), so that a batch of slider settings differs in what the sliders changed and,
         with k > 1, in which of the k draws each setting keeps.
@@ -249,7 +267,14 @@ class SoundToImage:
             return images
         drawn = self.backend.embed_images(images).to(wanted.device, torch.float32)
         score = torch.nn.functional.cosine_similarity(drawn, wanted.float(), dim=-1).view(-1, k)
-        best = score.nan_to_num(nan=-2.0).argmax(dim=1).cpu().numpy()  # below any cosine
+        score = score.cpu().nan_to_num(nan=-2.0)  # below any cosine
+        counts = self.count_of(embeddings) if counts is None else counts
+        if counts is not None:
+            if len(counts) != len(embeddings):
+                raise ValueError(f"{len(counts)} counts for {len(embeddings)} embeddings")
+            shown = torch.tensor([read_image(im).count for im in images]).view(-1, k)
+            score = score + 4.0 * (shown == torch.tensor(counts)[:, None])  # above any cosine
+        best = score.argmax(dim=1).numpy()
         return images.reshape(len(embeddings), k, *images.shape[1:])[np.arange(len(embeddings)), best]
 
     # -- entry points ---------------------------------------------------------------------------
@@ -277,8 +302,13 @@ class SoundToImage:
         wave = load_audio(audio, sr)
         edited = self.edit(wave, gain_db=gain_db, semitones=semitones)
         source = self.backend.embed_audio([edited.drawn])[0]
+        counts = None
+        if weight == 0.0 and (gain_db or semitones) and self.count_probe is not None:
+            # sliders change only what they say: as many objects as the unedited sound asks for
+            counts = self.count_of(self.backend.embed_audio([wave]))
         embedding, image = self._draw(source, mix_image, weight, steps=steps, seed=seed,
-                                      guidance_scale=guidance_scale, candidates=candidates)
+                                      guidance_scale=guidance_scale, candidates=candidates,
+                                      counts=counts)
         return GenerationResult(image, edited.wave, source, embedding, original=wave,
                                 heard=edited.heard, world_range=edited.world_range)
 
@@ -333,7 +363,8 @@ class SoundToImage:
     def _draw(self, source: torch.Tensor, mix_image, weight: float,
               **sampling) -> tuple[torch.Tensor, np.ndarray]:
         """Mix (linear interpolation towards ``mix_image``'s embedding, Fig. 3 right) and draw:
-        the embedding the picture was drawn from, and the picture."""
+        the embedding the picture was drawn from, and the picture. ``sampling``: the keyword
+        arguments of :meth:`generate` (``counts`` for one embedding)."""
         embedding = source
         if weight > 0.0:
             target = self.backend.embed_images([mix_image])[0]
