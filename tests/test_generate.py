@@ -142,30 +142,38 @@ def test_candidates_showing_the_asked_count_come_first(pipe, monkeypatch):
     are kept first (then the closest embedding); with none, the closest one."""
     import bgtai.generate.pipeline as pipeline
 
-    emb = pipe.backend.embed_audio([tone(), tone(880.0, level=0.5)])
+    emb = pipe.backend.embed_audio([tone(), tone(880.0, level=0.5), tone(660.0)])
     drawn = []
 
-    def spy(images):  # candidate 0 of each embedding is the closest
+    def spy(images):  # candidate 0 of each embedding is the closest, then 2, then 1
         drawn.append(images.copy())
         out = -emb.repeat_interleave(3, 0)
         out[0::3] = emb
+        out[2::3] = emb - 0.5 * emb.norm(dim=1, keepdim=True) / emb.shape[1] ** 0.5
         return out
 
-    shown = iter([1, 4, 2, 3, 3, 3] * 2)  # objects the reader counts in the 2 x 3 candidates
+    # objects the reader counts in the 3 x 3 candidates
+    shown = iter([1, 4, 2, 3, 3, 3, 1, 2, 2] * 2)
     monkeypatch.setattr(pipe.backend, "embed_images", spy)
-    monkeypatch.setattr(pipeline, "read_image", lambda image: SimpleNamespace(count=next(shown)))
-    best = pipe.generate(emb, seed=5, candidates=3, counts=[2, 5])
+    monkeypatch.setattr(pipeline, "read_count", lambda image: next(shown))
+    best = pipe.generate(emb, seed=5, candidates=3, counts=[2, 5, 2])
     candidates = drawn[0]
     np.testing.assert_array_equal(best[0], candidates[2])  # the only one with 2 objects
     np.testing.assert_array_equal(best[1], candidates[3])  # no 5 anywhere: the closest
-    with pytest.raises(ValueError, match="1 counts for 2 embeddings"):
+    np.testing.assert_array_equal(best[2], candidates[8])  # of the two with 2, the closer
+    with pytest.raises(ValueError, match="1 counts for 3 embeddings"):
         pipe.generate(emb, seed=5, candidates=3, counts=[2])
+    with pytest.raises(ValueError, match="1 counts for 3 embeddings"):
+        pipe.generate(emb, seed=5, candidates=1, counts=[2])
     # by default the pipeline's count probe says how many objects each embedding asks for
     asked = []
     monkeypatch.setattr(pipe, "count_probe", SimpleNamespace(
-        predict=lambda e: asked.append(e.clone()) or [2, 5]))
+        predict=lambda e: asked.append(e.clone()) or [2, 5, 2]))
     np.testing.assert_array_equal(pipe.generate(emb, seed=5, candidates=3), best)
     torch.testing.assert_close(asked[0], emb)
+    # one candidate: nothing to choose from, nothing counted
+    monkeypatch.setattr(pipeline, "read_count", lambda image: pytest.fail("counted"))
+    pipe.generate(emb, seed=5, candidates=1)
 
 
 def test_slider_pictures_ask_for_the_unedited_sounds_count(pipe, monkeypatch):
@@ -184,6 +192,11 @@ def test_slider_pictures_ask_for_the_unedited_sounds_count(pipe, monkeypatch):
     out = pipe(wave, SR, seed=1, candidates=2)  # no slider: the drawn embedding is the sound's own
     assert asked[-1] is None and len(read) == 2
     torch.testing.assert_close(read[1], out.embedding[None])
+    # mixed with a picture, the picture asks for the mixed embedding's count
+    picture = WorldDataset("test", 1, kind="image").event(0, audio=False)[2]
+    out = pipe(wave, SR, gain_db=12.0, mix_image=picture, mix_weight=0.5, seed=1, candidates=2)
+    assert asked[-1] is None and len(read) == 3
+    torch.testing.assert_close(read[2], out.embedding[None])
 
 
 @pytest.mark.parametrize("bad", [0, 9, 2.5, True, "2"])
@@ -329,7 +342,7 @@ def test_kept_content_sweeps_span_each_slider_and_grade_against_the_unedited_sou
         kept_fractions([["bell"]], [[2]], events)
 
 
-def test_trainer_on_the_joint_space(tmp_path):
+def test_trainer_on_the_joint_space(tmp_path, monkeypatch):
     """The same trainer and pipeline with a (random, tiny) UniBriVL joint model as the space."""
     from bgtai.data.language import describe_with_gloss
     from bgtai.joint import JointConfig, JointModel
@@ -362,10 +375,25 @@ def test_trainer_on_the_joint_space(tmp_path):
           "--joint", str(tmp_path / "joint")])
     probe = main(["--count-probe", "--output-dir", str(tmp_path / "g"), "--n-train", "60",
                   "--n-val", "6"])
-    assert 0.0 <= probe["val_image_acc"] <= 1.0 and 0.0 <= probe["val_audio_acc"] <= 1.0
+    saved = json.loads((tmp_path / "g" / "count_probe" / "metrics.json").read_text())
+    assert saved == probe and saved["n_train"] == 60
+    assert {"val_image_acc", "val_audio_acc"} <= set(saved)
     spec = json.loads((tmp_path / "g" / "pipeline.json").read_text())
     assert spec["count_probe"] == "count_probe"
     assert SoundToImage.from_pretrained(tmp_path / "g").count_probe.config.dim == 16
+    # the evaluation asks the probe unless told to re-rank by the embeddings alone
+    from train.evaluate import main as evaluate
+
+    read = []
+    predict = CountProbe.predict
+    monkeypatch.setattr(CountProbe, "predict",
+                        lambda self, e: read.append(len(e)) or predict(self, e))
+    quick = ["generation", "--model", str(tmp_path / "g"), "--n-test", "4", "--n-sweep", "2",
+             "--steps", "1", "--candidates", "2"]
+    evaluate([*quick, "--no-count-probe"])
+    assert not read
+    evaluate(quick)
+    assert read
     with pytest.raises(ValueError, match="16-d embeddings"):  # the attribute space is 19-d
         main(["--stage", "decoder", "--cpu", "--n-train", "4", "--max-steps", "1",
               "--init-decoder", str(tmp_path / "d" / "model" / "decoder"),

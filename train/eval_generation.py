@@ -65,6 +65,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--guidance-scale", type=float, default=None)
     parser.add_argument("--candidates", type=int, default=None,
                         help="pictures drawn per sound, the best re-ranked kept (model default)")
+    parser.add_argument("--no-count-probe", action="store_true",
+                        help="re-rank the candidates by their embeddings alone, without the "
+                             "pipeline's count check (what the decoder does without it)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--oracle", action="store_true",
@@ -107,9 +110,9 @@ def _sweep_images(pipe, sweeps: list[list[np.ndarray]], originals: list[np.ndarr
     the slider is what differs (with several candidates, also which draw each setting keeps).
     Every setting asks for as many objects as the original sound, as in the app
     (:meth:`SoundToImage.__call__`)."""
-    heard = pipe.count_of(pipe.backend.embed_audio(originals)) if originals else None
+    asked = pipe.count_of(pipe.backend.embed_audio(originals)) if originals else None
     return [_generate(pipe, sweep, args, same_noise=True,
-                      counts=None if heard is None else [heard[j]] * len(sweep))
+                      counts=None if asked is None else [asked[j]] * len(sweep))
             for j, sweep in enumerate(sweeps)]
 
 
@@ -168,6 +171,8 @@ def run(args) -> dict:
         if getattr(args, name) < 2:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 2")
     pipe = SoundToImage.from_pretrained(args.model)
+    if args.no_count_probe:
+        pipe.count_probe = None
     ds = WorldDataset(args.split, args.n_test, seed=0, kind="event")
     items = [ds.event(i) for i in range(args.n_test)]
     events = [e for e, _, _ in items]

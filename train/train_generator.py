@@ -24,7 +24,8 @@ GPU, the maps on the CPU, then one folder::
     python -m train.train_generator --stage mapper --joint assets/joint --output-dir runs/gen_mapper --cpu
     python -m train.train_generator --assemble runs/gen_decoder2 runs/gen_mapper --joint assets/joint \
         --output-dir assets/generator --decoder-dtype float16 --guidance-scale 3
-    python -m train.train_generator --count-probe --output-dir assets/generator --n-train 3000
+    python -m train.train_generator --count-probe --output-dir assets/generator --n-train 3000 \
+        --n-val 300
 
 ``--max-minutes`` fits a run into a time slot (a lent GPU's): the step count is cut once the
 step rate is known, and the learning-rate schedule ends with it.

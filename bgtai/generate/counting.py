@@ -6,7 +6,8 @@ most often for five repetitions at the ends of the world's loudness and pitch ra
 candidates by the cosine of their own embeddings hardly sees an object more or less (the
 embedding's other attributes dominate the cosine), so :class:`~bgtai.generate.pipeline.SoundToImage`
 asks this probe how many objects the sound asks for and prefers the candidates that show as many
-(docs/generation.md, "Re-ranking").
+(docs/generation.md, "Re-ranking"). Fitted on embeddings of real world pictures; its accuracy was
+measured on world val pictures and sounds, not on gloss, mixed or real-recording embeddings.
 """
 
 from __future__ import annotations
@@ -25,14 +26,14 @@ from bgtai.hub import SafeModelHubMixin
 class CountProbeConfig:
     """A linear classifier of ``dim``-d embeddings into ``counts``."""
 
-    dim: int = 512
+    dim: int
     counts: list[int] = field(default_factory=lambda: list(range(1, MAX_REPETITIONS + 1)))
 
 
 class CountProbe(nn.Module, SafeModelHubMixin):
     """Multinomial logistic regression on L2-normalised embeddings -> number of objects."""
 
-    def __init__(self, config: CountProbeConfig | dict = CountProbeConfig()):
+    def __init__(self, config: CountProbeConfig | dict):
         super().__init__()
         self.config = CountProbeConfig(**config) if isinstance(config, dict) else config
         self.linear = nn.Linear(self.config.dim, len(self.config.counts))
@@ -49,7 +50,8 @@ class CountProbe(nn.Module, SafeModelHubMixin):
             raise ValueError("expected (N, dim) embeddings and N counts")
         probe = cls(CountProbeConfig(dim=int(embeddings.shape[1])))
         if sorted(set(counts.tolist())) != probe.config.counts:
-            raise ValueError(f"the counts must be exactly {probe.config.counts}, each at least once")
+            raise ValueError(f"the counts must be exactly {probe.config.counts}, "
+                             "each at least once")
         x = nn.functional.normalize(embeddings.float(), dim=-1).numpy()
         lr = LogisticRegression(C=c, max_iter=5000).fit(x, counts)
         order = [list(lr.classes_).index(n) for n in probe.config.counts]
@@ -67,6 +69,7 @@ class CountProbe(nn.Module, SafeModelHubMixin):
     def predict(self, embeddings: torch.Tensor) -> list[int]:
         """The number of objects each of ``(B, dim)`` embeddings asks for."""
         if embeddings.ndim != 2 or embeddings.shape[1] != self.config.dim:
-            raise ValueError(f"expected (B, {self.config.dim}) embeddings, got {tuple(embeddings.shape)}")
+            raise ValueError(f"expected (B, {self.config.dim}) embeddings, "
+                             f"got {tuple(embeddings.shape)}")
         best = self(embeddings).argmax(dim=1).tolist()
         return [self.config.counts[i] for i in best]
