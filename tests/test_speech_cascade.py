@@ -14,7 +14,7 @@ from bgtai.audio import SAMPLE_RATE, resample
 from bgtai.data.speech import render_speech
 from bgtai.eval import word_error_rate
 from bgtai.gloss import english_to_gloss_tokens
-from bgtai.gloss.asr import MAX_SPEECH_SECONDS, default_recognizer
+from bgtai.gloss.asr import EDGE_SILENCE_SECONDS, MAX_SPEECH_SECONDS, default_recognizer
 from bgtai.gloss.speech import clean_transcript, gloss_speech, gloss_transcript
 
 SENTENCES = ["The children are playing in the garden.",
@@ -165,14 +165,29 @@ def test_slivers_and_symbol_only_utterances_are_dropped(monkeypatch):
 
     from bgtai.gloss.asr import SpeechRecognizer
 
+    # times as the runtime gives them: in the audio with EDGE_SILENCE_SECONDS of silence each side
     lines = [SimpleNamespace(start_time=0.0, duration=0.06, text="You"),
              SimpleNamespace(start_time=0.0, duration=0.5, text="?"),
-             SimpleNamespace(start_time=0.05, duration=1.5, text=" Five, five. ")]
+             SimpleNamespace(start_time=0.55, duration=0.7, text=" Five, five. "),
+             SimpleNamespace(start_time=1.3, duration=0.6, text="Six.")]
+    heard = []
     recognizer = SpeechRecognizer()
-    fake = SimpleNamespace(transcribe_without_streaming=lambda *a: SimpleNamespace(lines=lines))
+    fake = SimpleNamespace(transcribe_without_streaming=lambda samples, sr: heard.append(samples)
+                           or SimpleNamespace(lines=lines))
     monkeypatch.setattr(recognizer, "_transcriber", fake)
     transcript = recognizer.transcribe(np.full(SAMPLE_RATE, 0.1, np.float32))
-    assert transcript.text == "Five, five." and transcript.segments == [(0.05, 1.55, "Five, five.")]
+    assert transcript.text == "Five, five. Six."
+    # segment times are the audio's own: shifted back, and cut at its end
+    assert transcript.segments == [(pytest.approx(0.05), pytest.approx(0.75), "Five, five."),
+                                   (pytest.approx(0.8), 1.0, "Six.")]
+    (samples,) = heard  # the runtime got the audio with half a second of silence either side
+    edge = round(EDGE_SILENCE_SECONDS * SAMPLE_RATE)
+    assert len(samples) == SAMPLE_RATE + 2 * edge
+    assert not any(samples[:edge]) and not any(samples[-edge:])
+    assert samples[edge] == pytest.approx(0.1)
+    for bad in (-0.1, float("nan"), 6.0):
+        with pytest.raises(ValueError, match="edge_silence"):
+            SpeechRecognizer(edge_silence=bad)
 
 
 @pytest.mark.slow
