@@ -8,8 +8,8 @@ the cascade (:func:`bgtai.gloss.speech.gloss_speech`: Moonshine tiny, then the r
 on the same 3 s utterance, with the recogniser alone beside it (its runtime picks its own
 threads); the same recogniser with the runtime's own options (``BEFORE_OPTIONS``, this
 project's settings before its ``RUNTIME_OPTIONS``) and without the silence put around the audio
-(``edge_silence=0``) is the same-process baseline of ``cascade_vs_before``. Wall-clock and process CPU time are both reported, since the 2 cores are
-shared with other jobs::
+(``edge_silence=0``) is the same-process baseline of ``cascade_vs_before``. Wall-clock and
+process CPU time are both reported, since the 2 cores are shared with other jobs::
 
     python -m benchmarks.gloss_speed [--json OUT] [--threads 1 2]
 """
