@@ -171,7 +171,7 @@ def test_slivers_and_symbol_only_utterances_are_dropped(monkeypatch):
              SimpleNamespace(start_time=0.55, duration=0.7, text=" Five, five. "),
              SimpleNamespace(start_time=1.3, duration=0.6, text="Six.")]
     heard = []
-    recognizer = SpeechRecognizer()
+    recognizer = SpeechRecognizer(whole_seconds=0)  # the detector's utterances as they are
     fake = SimpleNamespace(transcribe_without_streaming=lambda samples, sr: heard.append(samples)
                            or SimpleNamespace(lines=lines))
     monkeypatch.setattr(recognizer, "_transcriber", fake)
@@ -188,6 +188,45 @@ def test_slivers_and_symbol_only_utterances_are_dropped(monkeypatch):
     for bad in (-0.1, float("nan"), 6.0):
         with pytest.raises(ValueError, match="edge_silence"):
             SpeechRecognizer(edge_silence=bad)
+    for bad in (-1.0, float("nan"), MAX_SPEECH_SECONDS + 1):
+        with pytest.raises(ValueError, match="whole_seconds"):
+            SpeechRecognizer(whole_seconds=bad)
+
+
+def test_short_speech_is_transcribed_as_one_utterance_once_speech_is_found(monkeypatch):
+    from types import SimpleNamespace
+
+    from bgtai.gloss.asr import SpeechRecognizer
+
+    def runtime(*lines):
+        calls = []
+        fake = SimpleNamespace(transcribe_without_streaming=lambda samples, sr: calls.append(
+            len(samples)) or SimpleNamespace(lines=[SimpleNamespace(start_time=t, duration=d,
+                                                                    text=x) for t, d, x in lines]))
+        return fake, calls
+
+    recognizer = SpeechRecognizer()
+    edge = EDGE_SILENCE_SECONDS
+    cut, cut_calls = runtime((edge + 0.2, 0.5, "Ten of"), (edge + 1.0, 0.6, "Clubs."))
+    gate, gate_calls = runtime((edge + 0.2, 0.5, "Ten"), (edge + 1.0, 0.6, "Clubs"))
+    whole, whole_calls = runtime((0.0, 3.0 + 2 * edge, "Ten of clubs."))
+    for name, fake in (("_transcriber", cut), ("_gate", gate), ("_whole", whole)):
+        monkeypatch.setattr(recognizer, name, fake)
+    wave = np.full(3 * SAMPLE_RATE, 0.1, np.float32)
+    transcript = recognizer.transcribe(wave)
+    assert transcript.text == "Ten of clubs."  # the whole audio's reading, not the pieces
+    assert transcript.segments == [(pytest.approx(0.2), pytest.approx(1.6), "Ten of clubs.")]
+    assert gate_calls == whole_calls == [3 * SAMPLE_RATE + 2 * round(edge * SAMPLE_RATE)]
+    assert cut_calls == []
+
+    # no speech found by the detector: nothing, whatever the whole audio would be read as
+    monkeypatch.setattr(recognizer, "_gate", runtime()[0])
+    whole_calls.clear()
+    assert recognizer.transcribe(wave).is_empty and whole_calls == []
+
+    # longer than whole_seconds: the detector's utterances
+    recognizer.whole_seconds = 2.0
+    assert recognizer.transcribe(wave).text == "Ten of Clubs." and whole_calls == []
 
 
 @pytest.mark.slow
