@@ -14,7 +14,12 @@ from bgtai.audio import SAMPLE_RATE, resample
 from bgtai.data.speech import render_speech
 from bgtai.eval import word_error_rate
 from bgtai.gloss import english_to_gloss_tokens
-from bgtai.gloss.asr import EDGE_SILENCE_SECONDS, MAX_SPEECH_SECONDS, default_recognizer
+from bgtai.gloss.asr import (
+    EDGE_SILENCE_SECONDS,
+    MAX_SPEECH_SECONDS,
+    WHOLE_UTTERANCE_SECONDS,
+    default_recognizer,
+)
 from bgtai.gloss.speech import clean_transcript, gloss_speech, gloss_transcript
 
 SENTENCES = ["The children are playing in the garden.",
@@ -227,6 +232,20 @@ def test_short_speech_is_transcribed_as_one_utterance_once_speech_is_found(monke
     # longer than whole_seconds: the detector's utterances
     recognizer.whole_seconds = 2.0
     assert recognizer.transcribe(wave).text == "Ten of Clubs." and whole_calls == []
+
+
+def test_sentences_with_pauses_up_to_the_limit_are_read_as_one_utterance(recognizer, spoken):
+    pause = np.zeros(SAMPLE_RATE // 2, np.float32)
+    parts, said = [], []
+    for sentence, wave in list(spoken.items()) * 2:
+        if sum(len(p) for p in parts) + len(wave) > (WHOLE_UTTERANCE_SECONDS - 1) * SAMPLE_RATE:
+            break
+        parts += [wave, pause]
+        said.append(sentence)
+    assert len(said) >= 3
+    transcript = recognizer.transcribe(np.concatenate(parts))
+    assert len(transcript.segments) == 1  # the sentences and their pauses, read together
+    assert word_error_rate([transcript.text], [" ".join(said)]) <= 0.2
 
 
 @pytest.mark.slow
