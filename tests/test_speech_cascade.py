@@ -179,7 +179,7 @@ def test_slivers_and_symbol_only_utterances_are_dropped(monkeypatch):
     recognizer = SpeechRecognizer(whole_seconds=0)  # the detector's utterances as they are
     fake = SimpleNamespace(transcribe_without_streaming=lambda samples, sr: heard.append(samples)
                            or SimpleNamespace(lines=lines))
-    monkeypatch.setattr(recognizer, "_transcriber", fake)
+    monkeypatch.setitem(recognizer._runtimes, "detector", fake)
     transcript = recognizer.transcribe(np.full(SAMPLE_RATE, 0.1, np.float32))
     assert transcript.text == "Five, five. Six."
     # segment times are the audio's own: shifted back, and cut at its end
@@ -215,8 +215,9 @@ def test_short_speech_is_transcribed_as_one_utterance_once_speech_is_found(monke
     cut, cut_calls = runtime((edge + 0.2, 0.5, "Ten of"), (edge + 1.0, 0.6, "Clubs."))
     gate, gate_calls = runtime((edge + 0.2, 0.5, "Ten"), (edge + 1.0, 0.6, "Clubs"))
     whole, whole_calls = runtime((0.0, 3.0 + 2 * edge, "Ten of clubs."))
-    for name, fake in (("_transcriber", cut), ("_gate", gate), ("_whole", whole)):
-        monkeypatch.setattr(recognizer, name, fake)
+    assert set(recognizer._runtimes) == {"gate", "whole"}  # the detector's reading on first use
+    for role, fake in (("detector", cut), ("gate", gate), ("whole", whole)):
+        monkeypatch.setitem(recognizer._runtimes, role, fake)
     wave = np.full(3 * SAMPLE_RATE, 0.1, np.float32)
     transcript = recognizer.transcribe(wave)
     assert transcript.text == "Ten of clubs."  # the whole audio's reading, not the pieces
@@ -225,7 +226,7 @@ def test_short_speech_is_transcribed_as_one_utterance_once_speech_is_found(monke
     assert cut_calls == []
 
     # no speech found by the detector: nothing, whatever the whole audio would be read as
-    monkeypatch.setattr(recognizer, "_gate", runtime()[0])
+    monkeypatch.setitem(recognizer._runtimes, "gate", runtime()[0])
     whole_calls.clear()
     assert recognizer.transcribe(wave).is_empty and whole_calls == []
 

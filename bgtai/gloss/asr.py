@@ -144,18 +144,28 @@ class SpeechRecognizer:
         if not (folder / "encoder_model.ort").is_file():
             raise ValueError(f"no Moonshine model in {folder}; {INSTALL_HINT}")
         options = {**RUNTIME_OPTIONS, **(options or {})}
-        try:
-            self._transcriber = Transcriber(str(folder), ModelArch.TINY, options=options)
-            # is there speech (GATE_TOKENS_PER_SECOND), then every sample taken as speech
-            self._gate = Transcriber(str(folder), ModelArch.TINY, options={
-                **options, "max_tokens_per_second": GATE_TOKENS_PER_SECOND})
-            self._whole = Transcriber(str(folder), ModelArch.TINY,
-                                      options={**options, "vad_threshold": "0"})
-        except Exception as exc:  # the runtime reports load failures with its own error type
-            raise ValueError(f"the Moonshine model in {folder} could not be loaded "
-                             f"({exc})") from None
+        self._options = {  # the runtime options of each role
+            "detector": options,  # the detector's utterances, each read: audio over whole_seconds
+            "gate": {**options, "max_tokens_per_second": GATE_TOKENS_PER_SECOND},  # speech or not
+            "whole": {**options, "vad_threshold": "0"},  # every sample speech: one utterance
+        }
+        self._new_runtime = functools.partial(Transcriber, str(folder), ModelArch.TINY)
+        self._runtimes = {}
         self.model_dir = folder
         self._lock = threading.Lock()  # native transcribers: the app's workers take turns
+        # loaded now, so that a broken model fails here; the detector's own reading on first use
+        for role in ("gate", "whole") if self.whole_seconds > 0 else ("detector",):
+            self._runtime(role)
+
+    def _runtime(self, role: str):
+        """The native transcriber of ``role`` (a key of ``_options``), loaded on first use."""
+        if role not in self._runtimes:
+            try:
+                self._runtimes[role] = self._new_runtime(options=self._options[role])
+            except Exception as exc:  # the runtime reports load failures with its own error type
+                raise ValueError(f"the Moonshine model in {self.model_dir} could not be loaded "
+                                 f"({exc})") from None
+        return self._runtimes[role]
 
     def transcribe(self, audio, sr: int | None = None) -> Transcript:
         """Transcribe English speech.
@@ -198,10 +208,11 @@ class SpeechRecognizer:
 
         with self._lock:
             if seconds > self.whole_seconds:
-                segments = utterances(self._transcriber)
+                segments = utterances(self._runtime("detector"))
             else:
-                found = utterances(self._gate)
-                whole = " ".join(text for _, _, text in utterances(self._whole)) if found else ""
+                found = utterances(self._runtime("gate"))
+                whole = (" ".join(text for _, _, text in utterances(self._runtime("whole")))
+                         if found else "")
                 # one utterance, from the detector's first start to its last end
                 segments = [(found[0][0], found[-1][1], whole)] if whole else []
         return Transcript(" ".join(text for _, _, text in segments), segments, seconds)
