@@ -213,7 +213,9 @@ def test_short_speech_is_transcribed_as_one_utterance_once_speech_is_found(monke
     recognizer = SpeechRecognizer()
     edge = EDGE_SILENCE_SECONDS
     cut, cut_calls = runtime((edge + 0.2, 0.5, "Ten of"), (edge + 1.0, 0.6, "Clubs."))
-    gate, gate_calls = runtime((edge + 0.2, 0.5, "Ten"), (edge + 1.0, 0.6, "Clubs"))
+    # the gate runs the detector alone: utterance times without words (a sliver is dropped)
+    gate, gate_calls = runtime((edge + 0.05, 0.1, ""), (edge + 0.2, 0.5, ""),
+                               (edge + 1.0, 0.6, ""))
     whole, whole_calls = runtime((0.0, 3.0 + 2 * edge, "Ten of clubs."))
     assert set(recognizer._runtimes) == {"gate", "whole"}  # the detector's reading on first use
     for role, fake in (("detector", cut), ("gate", gate), ("whole", whole)):
@@ -233,6 +235,13 @@ def test_short_speech_is_transcribed_as_one_utterance_once_speech_is_found(monke
     # longer than whole_seconds: the detector's utterances
     recognizer.whole_seconds = 2.0
     assert recognizer.transcribe(wave).text == "Ten of Clubs." and whole_calls == []
+
+
+def test_the_speech_decision_runs_the_detector_without_the_model(recognizer, spoken):
+    wave = next(iter(spoken.values()))
+    lines = recognizer._runtime("gate").transcribe_without_streaming(wave.tolist(),
+                                                                     SAMPLE_RATE).lines
+    assert lines and all(line.text == "" for line in lines)  # found speech, read no words
 
 
 def test_sentences_with_pauses_up_to_the_limit_are_read_as_one_utterance(recognizer, spoken):

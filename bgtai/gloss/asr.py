@@ -52,12 +52,6 @@ one utterance was better up to 20 s (WER 0.052 vs 0.085), mixed at 25-30 s and f
 (0.32 vs 0.08). The detector still decides *whether* there is speech, so silence, noise and music
 come back empty as before (docs/gloss.md)."""
 
-GATE_TOKENS_PER_SECOND = "0.3"
-"""Decoder budget of the detector's pass when it only decides whether there is speech (audio up
-to :data:`WHOLE_UTTERANCE_SECONDS`): a word per utterance answers that, and the capped decoder
-makes the pass cost 100-125 ms instead of 220-240 ms on a 3 s utterance. On the dev sets it
-agreed with the full pass on all 228 recordings and on 164 of 166 real sounds."""
-
 RUNTIME_OPTIONS = {
     "identify_speakers": "false",  # costs time; the transcript does not use it
     "return_audio_data": "false",  # the runtime would copy every utterance's audio back
@@ -146,7 +140,8 @@ class SpeechRecognizer:
         options = {**RUNTIME_OPTIONS, **(options or {})}
         self._options = {  # the runtime options of each role
             "detector": options,  # the detector's utterances, each read: audio over whole_seconds
-            "gate": {**options, "max_tokens_per_second": GATE_TOKENS_PER_SECOND},  # speech or not
+            # speech or not: the detector alone, the model not run (docs/gloss.md)
+            "gate": {**options, "skip_transcription": "true"},
             "whole": {**options, "vad_threshold": "0"},  # every sample speech: one utterance
         }
         self._new_runtime = functools.partial(Transcriber, str(folder), ModelArch.TINY)
@@ -199,18 +194,19 @@ class SpeechRecognizer:
         def in_audio(t: float) -> float:  # a time in the padded audio -> in the audio as given
             return float(min(max(t - self.edge_silence, 0.0), seconds))
 
-        def utterances(transcriber) -> list[tuple[float, float, str]]:
+        def utterances(transcriber, words: bool = True) -> list[tuple[float, float, str]]:
+            """The runtime's utterances; with ``words``, only those with some (not "?", "♪♪")."""
             result = transcriber.transcribe_without_streaming(padded, SAMPLE_RATE)
             return [(in_audio(line.start_time), in_audio(line.start_time + line.duration),
                      line.text.strip()) for line in result.lines
                     if line.duration >= MIN_SEGMENT_SECONDS
-                    and any(c.isalnum() for c in line.text)]  # not "?" or "♪♪"
+                    and (not words or any(c.isalnum() for c in line.text))]
 
         with self._lock:
             if seconds > self.whole_seconds:
                 segments = utterances(self._runtime("detector"))
             else:
-                found = utterances(self._runtime("gate"))
+                found = utterances(self._runtime("gate"), words=False)
                 whole = (" ".join(text for _, _, text in utterances(self._runtime("whole")))
                          if found else "")
                 # one utterance, from the detector's first start to its last end
