@@ -52,7 +52,7 @@ LIMITS = f"""
 - **use your photos**: it has only seen its own small drawings, so mixing with a photo gives
   an unpredictable picture;
 - **gloss unusual English as well as the rules do**: on real parliament sentences the model
-  is still right a little less often than the rules (86 against 89 BLEU), and it guesses at
+  is still right a little less often than the rules (87 against 89 BLEU), and it guesses at
   rare words;
 - read any language other than English.
 """

@@ -6,10 +6,10 @@ spoken with espeak-ng in the training voices. Every step trains text -> gloss on
 every ``--speech-every`` steps a speech batch adds speech -> gloss and the speech-to-text pull
 (:meth:`Langue2Gloss.speech_text_pull`).
 
-CPU recipe that makes the bundled ``assets/gloss`` checkpoint in two stages (56 + 40 minutes on
-2 cores; figures in docs/results.md): the real ASLG-PC12 training pairs given twice, so each is
-seen four times, then a fine-tune (``--init``) on them three times over beside part of the same
-corpus::
+CPU recipe that makes the bundled ``assets/gloss`` checkpoint in three stages (56 + 40 + 79
+minutes on 2 cores; figures in docs/results.md): the real ASLG-PC12 training pairs given twice,
+so each is seen four times, then a fine-tune (``--init``) on them three times over beside part of
+the same corpus, then that fine-tune once more at half the rate::
 
     python -m train.train_gloss --output-dir runs/gloss --epochs 2 --speech-pairs 2000 \
         --num-workers 2 --n-world 5000 --n-joined 12000 --speech-every 4 \
@@ -17,6 +17,11 @@ corpus::
         --data aslg:../shared/data/aslg_pc12_train.tsv
     python -m train.train_gloss --output-dir runs/gloss_ft --init runs/gloss/model --epochs 2 \
         --lr 3e-4 --warmup-steps 100 --speech-pairs 0 --n-world 5000 --n-joined 12000 \
+        --max-pairs 16000 --data aslg:../shared/data/aslg_pc12_train.tsv \
+        --data aslg:../shared/data/aslg_pc12_train.tsv \
+        --data aslg:../shared/data/aslg_pc12_train.tsv
+    python -m train.train_gloss --output-dir runs/gloss_s3 --init runs/gloss_ft/model --epochs 2 \
+        --lr 1.5e-4 --warmup-steps 100 --speech-pairs 0 --n-world 5000 --n-joined 12000 \
         --max-pairs 16000 --data aslg:../shared/data/aslg_pc12_train.tsv \
         --data aslg:../shared/data/aslg_pc12_train.tsv \
         --data aslg:../shared/data/aslg_pc12_train.tsv
@@ -160,7 +165,8 @@ def evaluate(translator: GlossTranslator, val_pairs, val_speech) -> dict[str, fl
     model.eval()
     refs = [g for _, g in val_pairs]
     hyps = [translator.from_text(t).text for t, _ in val_pairs]
-    metrics = {"val_text_bleu4": gloss_bleu4(hyps, refs), "val_text_ter": token_error_rate(hyps, refs)}
+    metrics = {"val_text_bleu4": gloss_bleu4(hyps, refs),
+               "val_text_ter": token_error_rate(hyps, refs)}
     if val_speech is not None:
         s_refs, s_hyps = [], []
         for k in range(len(val_speech)):
