@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import struct
 
-from scripts.make_gm_sounds import DRUMS, SLOT_S, TICKS_PER_S, _vlq, midi_file
+import pytest
+
+from scripts.make_gm_sounds import DRUMS, SLOT_S, TICKS_PER_S, _vlq, midi_file, presets
 from scripts.make_sample_sounds import label
 
 
@@ -50,6 +52,29 @@ def test_midi_notes_start_one_slot_apart_and_end_on_time():
 def test_drums_play_on_channel_ten_without_a_program_change():
     events = _events(midi_file(DRUMS, [(39, 90, 0.3)]))
     assert events[0][1] == bytes([0x99, 39, 90])
+
+
+def test_a_bank_is_selected_before_the_program_change():
+    events = _events(midi_file(125, [(60, 100, 0.5)], bank=5))
+    assert [e for _, e in events[:2]] == [bytes([0xB0, 0, 5]), bytes([0xC0, 125])]
+    assert _events(midi_file(125, [(60, 100, 0.5)]))[0][1] == bytes([0xC0, 125])  # bank 0: none
+
+
+def test_presets_are_read_from_the_soundfont_preset_table(tmp_path):
+    def record(name: bytes, program: int, bank: int) -> bytes:
+        return name.ljust(20, b"\0") + struct.pack("<HHHIII", program, bank, 0, 0, 0, 0)
+
+    table = record(b"Siren", 125, 5) + record(b"Standard", 0, 128) + record(b"EOP", 0, 0)
+    font = tmp_path / "tiny.sf2"
+    samples = b"phdr" + bytes(38)  # sample data that happens to hold the chunk's name
+    pdta = b"pdta" + b"phdr" + struct.pack("<I", len(table)) + table
+    font.write_bytes(b"RIFF\0\0\0\0sfbk"
+                     + b"LIST" + struct.pack("<I", 4 + len(samples)) + b"sdta" + samples
+                     + b"LIST" + struct.pack("<I", len(pdta)) + pdta)
+    assert presets(font) == {(5, 125), (128, 0)}  # the terminator is no preset
+    (tmp_path / "empty.sf2").write_bytes(b"RIFF")
+    with pytest.raises(ValueError, match="no preset table"):
+        presets(tmp_path / "empty.sf2")
 
 
 def test_sample_labels_match_whole_stems_only():
