@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything BGTAI needs on a fresh Debian/Ubuntu machine.
 #   bash scripts/install.sh         runtime: apt packages.txt + requirements.txt
+#                                   (+ requirements-nodeps.txt without their dependencies)
 #   bash scripts/install.sh --dev   also the test tools: chromium + driver, requirements-dev.txt
 # Safe to re-run: apt is skipped when its packages are already present.
 set -euo pipefail
@@ -32,6 +33,8 @@ req=requirements.txt
 [ "$dev" = 1 ] && req=requirements-dev.txt
 echo "[install] pip install -r $req"
 python -m pip install -q --disable-pip-version-check -r "$req"
+echo "[install] pip install --no-deps -r requirements-nodeps.txt"
+python -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 
 if [ "$dev" = 1 ] && command -v apt-get >/dev/null; then
   # the Debian recordings the tests' mini data sets are built from (4 MB, cached once)

@@ -82,3 +82,27 @@ def test_slider_edits_stay_in_the_world_range():
     unedited = finetune_audio.RandomisedWorld(2, 0, None, 0.0)
     assert torch.equal(unedited[0]["clean"], unedited._clean[0][0])
     assert unedited._clean[0][2] is None  # no slider range is measured without --p-edit
+
+
+def test_a_new_frontend_head_alone_learns(tiny_joint, real_dir, tmp_path):
+    out = tmp_path / "run"
+    metrics = finetune_audio.main([
+        "--output-dir", str(out), "--init", str(tiny_joint), "--real-dir", str(real_dir),
+        "--cpu", "--n-events", "8", "--batch-size", "4", "--epochs", "1", "--lr", "1e-2",
+        "--warmup-steps", "1", "--frontend", "aisfx", "--train", "frontend",
+        "--standardise-items", "4"])
+    assert metrics["step"] == 2
+    before = load_file(tiny_joint / "model.safetensors")
+    after = load_file(out / "model" / "model.safetensors")
+    assert all(torch.equal(before[k], after[k]) for k in before)  # the tower did not move
+    new = set(after) - set(before)
+    assert new and all(k.startswith("frontend.head.") for k in new)
+    assert not torch.equal(after["frontend.head.feature_std"], torch.ones(512))
+    assert after["frontend.head.mlp.2.weight"].abs().sum() > 0  # left its zero start
+    model = JointModel.from_pretrained(out / "model")  # loads strictly, the CNN from the package
+    assert model.config.audio_frontend == "aisfx"
+
+
+def test_training_the_head_needs_a_frontend(tiny_joint):
+    with pytest.raises(ValueError, match="--frontend"):
+        finetune_audio.AudioFinetune(str(tiny_joint), {}, train="frontend")

@@ -20,6 +20,11 @@ step takes ``--batch-size`` world train events and as many real labelled recordi
   a uniform class distribution (outlier exposure), so that the softmax confidence the open-set
   check reads is low for them.
 
+``--frontend aisfx`` gives the student a frozen pretrained front-end (:mod:`bgtai.joint.frontend`)
+whose head starts at zero, so the student starts as the teacher; ``--train`` says what learns:
+the audio tower (the default), the front-end's head, or both. The head's feature
+standardisation is set from the first items' features before training.
+
 ``--real-dir`` must never be the real-sound dev set (docs/real_sounds.md)::
 
     python -m scripts.make_gm_sounds --out runs/gm_sounds
@@ -33,24 +38,30 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
 
 from bgtai.data.augment import Randomisation, random_gain_db, randomise
 from bgtai.data.events import CLASSES, LOUDNESS_RANGE
 from bgtai.data.world import WorldDataset, collate_world
 from bgtai.generate.edits import WorldRange, edit_sound, world_range
 from bgtai.joint.data import batch_lengths
-from bgtai.joint.model import JointModel
+from bgtai.joint.frontend import FRONTENDS
 from bgtai.joint.heard import DEFAULT_JOINT, audio_gloss_scale, class_embeddings
+from bgtai.joint.model import JointModel
 from bgtai.readers import read_loudness
 from train.common import (EpochShuffle, base_parser, loader_epochs, make_accelerator, resume,
                           train_loop, warmup_cosine, write_metrics)
 from train.eval_real import OTHER, list_clips, load_clips
+
+TRAINABLE = {"tower": ("audio.",), "frontend": ("frontend.head.",),
+             "both": ("audio.", "frontend.head.")}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -68,6 +79,13 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="chance that a real item is drawn from DIR/other/")
     p.add_argument("--p-edit", type=float, default=0.0,
                    help="chance that a world sound is first edited by the sliders (world range)")
+    p.add_argument("--frontend", choices=FRONTENDS[1:], default=None,
+                   help="add this frozen pretrained front-end to the student "
+                        "(bgtai.joint.frontend)")
+    p.add_argument("--train", choices=TRAINABLE, default="tower",
+                   help="what the student trains: the audio tower, the front-end's head, or both")
+    p.add_argument("--standardise-items", type=int, default=256,
+                   help="items whose front-end features set the head's standardisation")
     p.add_argument("--warmup-steps", type=int, default=20)
     p.add_argument("--torch-threads", type=int, default=None)
     args = p.parse_args(argv)
@@ -148,12 +166,21 @@ class AudioFinetune(torch.nn.Module):
     frozen class-prompt embeddings; ``forward(batch)`` returns the step's losses (module
     docstring), ``"loss"`` their weighted sum. One module, so DDP sees one forward per step."""
 
-    def __init__(self, init: str, weights: dict[str, float]):
+    def __init__(self, init: str, weights: dict[str, float], frontend: str | None = None,
+                 train: str = "tower"):
         super().__init__()
-        self.student = JointModel.from_pretrained(init)
-        for name, param in self.student.named_parameters():
-            param.requires_grad_(name.startswith("audio."))
         self.teacher = JointModel.from_pretrained(init).requires_grad_(False)
+        self.student = JointModel.from_pretrained(init)
+        if frontend and frontend != self.student.config.audio_frontend:
+            student = JointModel(replace(self.student.config, audio_frontend=frontend))
+            missing, unexpected = student.load_state_dict(self.student.state_dict(), strict=False)
+            if unexpected or any(not k.startswith("frontend.") for k in missing):
+                raise ValueError(f"{init} cannot take a front-end: {unexpected or missing}")
+            self.student = student
+        if train != "tower" and self.student.frontend is None:
+            raise ValueError(f"--train {train} needs a front-end (--frontend)")
+        for name, param in self.student.named_parameters():
+            param.requires_grad_(name.startswith(TRAINABLE[train]))
         self.register_buffer("classes", class_embeddings(self.teacher))
         self.scale = audio_gloss_scale(self.teacher)
         self.weights = weights
@@ -193,6 +220,19 @@ class AudioFinetune(torch.nn.Module):
         return losses
 
 
+@torch.no_grad()
+def standardise(frontend, data: RandomisedWorld, n: int) -> None:
+    """Set a new front-end head's standardisation from the features of the first ``n`` items'
+    sounds (clean, randomised and real, as the steps will see them)."""
+    waves = [item[key] for item in (data[i] for i in range(min(n, len(data))))
+             for key in ("clean", "noisy", "real") if key in item]
+    feats = []
+    for i in tqdm(range(0, len(waves), 32), desc="front-end standardisation"):
+        batch = collate_world([{"audio": w} for w in waves[i:i + 32]])
+        feats.append(frontend.features(batch["audio"], batch_lengths(batch, "audio")))
+    frontend.head.set_standardisation(torch.cat(feats))
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.torch_threads:
@@ -200,9 +240,12 @@ def main(argv=None) -> dict:
     accelerator, progress = make_accelerator(args, "finetune_audio")
     module = AudioFinetune(args.init, {
         "consistency": args.consistency_weight, "class_world": args.class_weight,
-        "class_real": args.class_weight, "outlier": args.outlier_weight})
+        "class_real": args.class_weight, "outlier": args.outlier_weight},
+        frontend=args.frontend, train=args.train)
     data = RandomisedWorld(args.n_events, args.world_seed, args.real_dir, args.p_other,
                            p_edit=args.p_edit)
+    if args.frontend and not JointModel.from_pretrained(args.init).config.audio_frontend:
+        standardise(module.student.frontend, data, args.standardise_items)
     loader = DataLoader(data, batch_size=args.batch_size, collate_fn=collate_world,
                         drop_last=True, num_workers=args.num_workers,
                         sampler=EpochShuffle(len(data), args.seed))

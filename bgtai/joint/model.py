@@ -39,6 +39,7 @@ from bgtai.hub import SafeModelHubMixin
 from bgtai.joint import selection as sel
 from bgtai.joint.data import batch_lengths
 from bgtai.joint.encoders import AudioEncoder, ImageEncoder, TextEncoder
+from bgtai.joint.frontend import FRONTENDS, AudioFrontend
 from bgtai.joint.tokens import TokenVocab
 
 PAIRS = ("audio_image", "gloss_image", "audio_gloss")
@@ -62,6 +63,12 @@ class JointConfig:
         Channels of the image encoder's conv blocks.
     dsnet_width : int
         ``d_model`` of the DS-Net selector.
+    audio_frontend : str
+        A frozen pretrained front-end whose features, through a trained head of
+        ``frontend_hidden`` units, are added to the audio tower's clip embedding: ``""`` (none)
+        or ``"aisfx"`` (:mod:`bgtai.joint.frontend`).
+    frontend_hidden : int
+        Hidden units of that head.
     """
 
     vocab: list[str] = field(default_factory=lambda: ["<unk-world>"])
@@ -74,10 +81,15 @@ class JointConfig:
     image_size: int = 64
     image_widths: list[int] = field(default_factory=lambda: [24, 48, 64])
     dsnet_width: int = 64
+    audio_frontend: str = ""
+    frontend_hidden: int = 256
 
     def __post_init__(self):
+        if self.audio_frontend not in FRONTENDS:
+            raise ValueError(f"JointConfig.audio_frontend must be one of {FRONTENDS}, "
+                             f"got {self.audio_frontend!r}")
         for name in ("dim", "audio_width", "audio_layers", "text_width", "text_layers", "heads",
-                     "image_size", "dsnet_width"):
+                     "image_size", "dsnet_width", "frontend_hidden"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"JointConfig.{name} must be a positive int, got {value!r}")
@@ -175,6 +187,8 @@ class JointModel(nn.Module, SafeModelHubMixin, library_name="bgtai",
         self.config = c = config
         self.vocab = TokenVocab(c.vocab)
         self.audio = AudioEncoder(width=c.audio_width, layers=c.audio_layers, out_dim=c.dim)
+        self.frontend = (AudioFrontend(c.audio_frontend, c.dim, c.frontend_hidden)
+                         if c.audio_frontend else None)
         self.image = ImageEncoder(c.image_size, tuple(c.image_widths), c.dim)
         self.text = TextEncoder(len(self.vocab), c.text_width, c.text_layers, c.heads, c.dim)
         self.log_scales = nn.Parameter(torch.full((len(PAIRS),), math.log(1 / 0.07)))
@@ -187,9 +201,15 @@ class JointModel(nn.Module, SafeModelHubMixin, library_name="bgtai",
     def embed_audio(self, wave: torch.Tensor, lengths: torch.Tensor | None = None
                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Normalised ``(B, dim)`` clip and ``(B, S, dim)`` 1 s segment embeddings, and the
-        ``(B, S)`` segment mask, of ``(B, samples)`` 16 kHz waveforms."""
+        ``(B, S)`` segment mask, of ``(B, samples)`` 16 kHz waveforms.
+
+        With a pretrained front-end, its head's output is added to the tower's normalised clip
+        embedding (the segments stay the tower's)."""
         clip, segments, mask = self.audio(wave, lengths)
-        return F.normalize(clip, dim=-1), F.normalize(segments, dim=-1), mask
+        clip = F.normalize(clip, dim=-1)
+        if self.frontend is not None:
+            clip = F.normalize(clip + self.frontend(wave, lengths), dim=-1)
+        return clip, F.normalize(segments, dim=-1), mask
 
     def embed_image(self, images: torch.Tensor) -> torch.Tensor:
         """Normalised ``(B, dim)`` embeddings of ``(B, 3, H, W)`` images (uint8 or [0, 1])."""

@@ -1,0 +1,76 @@
+"""The pretrained aiSFX front-end: features from the installed package, the head, checkpoints."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from bgtai.joint.frontend import AISFX_DIM, AisfxFeatures
+from bgtai.joint.model import JointConfig, JointModel
+
+
+@pytest.fixture(scope="module")
+def features():
+    return AisfxFeatures()
+
+
+def _config(**kwargs) -> JointConfig:
+    return JointConfig(vocab=["bell", "drum"], dim=16, audio_width=16, audio_layers=1,
+                       text_width=16, text_layers=1, heads=2, image_widths=[8, 8, 8],
+                       dsnet_width=16, **kwargs)
+
+
+def test_a_ragged_batch_gives_each_item_its_own_features(features):
+    g = torch.Generator().manual_seed(0)
+    # shorter than one 2.3 s block, two blocks and a partial one, several blocks
+    waves = [torch.randn(n, generator=g) * 0.1 for n in (8000, 16000 * 3 + 77, 16000 * 6)]
+    alone = torch.cat([features(w[None]) for w in waves])
+    batch = torch.zeros(3, max(len(w) for w in waves))
+    for i, w in enumerate(waves):
+        batch[i, :len(w)] = w
+    together = features(batch, torch.tensor([len(w) for w in waves]))
+    assert together.shape == (3, AISFX_DIM) and torch.isfinite(together).all()
+    torch.testing.assert_close(together, alone, atol=1e-4, rtol=1e-4)
+    assert not torch.allclose(alone[0], alone[1])
+
+
+def test_features_ignore_the_level_but_not_the_sound(features):
+    t = torch.arange(16000) / 16000
+    tone = 0.3 * torch.sin(2 * torch.pi * 440 * t)
+    noise = 0.3 * torch.randn(16000, generator=torch.Generator().manual_seed(1))
+    a, quiet, b = features(torch.stack([tone, tone * 0.01, noise]))
+    torch.testing.assert_close(a, quiet, atol=1e-4, rtol=1e-4)  # peak-normalised input
+    assert torch.nn.functional.cosine_similarity(a, b, dim=0) < 0.99
+
+
+def test_a_new_head_leaves_the_embedding_as_the_tower_gives_it():
+    torch.manual_seed(0)
+    plain = JointModel(_config()).eval()
+    fronted = JointModel(_config(audio_frontend="aisfx")).eval()
+    fronted.load_state_dict(plain.state_dict(), strict=False)
+    wave = torch.randn(2, 12000) * 0.05
+    lengths = torch.tensor([12000, 9000])
+    for x, y in zip(plain.embed_audio(wave, lengths), fronted.embed_audio(wave, lengths)):
+        torch.testing.assert_close(x, y)
+
+
+def test_the_checkpoint_holds_the_head_not_the_package_weights(tmp_path):
+    torch.manual_seed(0)
+    model = JointModel(_config(audio_frontend="aisfx", frontend_hidden=8))
+    with torch.no_grad():
+        model.frontend.head.mlp[2].weight.normal_()
+        model.frontend.head.set_standardisation(torch.randn(20, AISFX_DIM))
+    model.eval().save_pretrained(tmp_path)
+    keys = load_file(tmp_path / "model.safetensors").keys()
+    assert {k for k in keys if k.startswith("frontend.")} == {
+        "frontend.head.feature_mean", "frontend.head.feature_std", "frontend.head.mlp.0.weight",
+        "frontend.head.mlp.0.bias", "frontend.head.mlp.2.weight", "frontend.head.mlp.2.bias"}
+    loaded = JointModel.from_pretrained(tmp_path)
+    wave = torch.randn(1, 16000) * 0.1
+    torch.testing.assert_close(loaded.embed_audio(wave)[0], model.embed_audio(wave)[0])
+
+
+def test_an_unknown_frontend_is_refused():
+    with pytest.raises(ValueError, match="audio_frontend"):
+        _config(audio_frontend="wav2vec")
