@@ -74,3 +74,23 @@ def test_the_checkpoint_holds_the_head_not_the_package_weights(tmp_path):
 def test_an_unknown_frontend_is_refused():
     with pytest.raises(ValueError, match="audio_frontend"):
         _config(audio_frontend="wav2vec")
+
+
+def test_the_frontend_can_read_the_recorded_sound_while_the_tower_reads_the_edit():
+    torch.manual_seed(0)
+    model = JointModel(_config(audio_frontend="aisfx", frontend_hidden=8)).eval()
+    with torch.no_grad():
+        model.frontend.head.mlp[2].weight.normal_()
+    plain = JointModel(_config()).eval()
+    plain.load_state_dict(model.state_dict(), strict=False)
+    t = torch.arange(16000) / 16000
+    recorded = (0.3 * torch.sin(2 * torch.pi * 440 * t))[None]
+    edited = (0.1 * torch.sin(2 * torch.pi * 660 * t))[None]
+    held = model.embed_audio(edited, recorded=(recorded, None))[0]
+    # the tower's part from the edit, the front-end's from the recording
+    expected = torch.nn.functional.normalize(
+        plain.embed_audio(edited)[0] + model.frontend(recorded), dim=-1)
+    torch.testing.assert_close(held, expected)
+    assert not torch.allclose(held, model.embed_audio(edited)[0])
+    torch.testing.assert_close(model.embed_audio(recorded, recorded=(recorded, None))[0],
+                               model.embed_audio(recorded)[0])

@@ -199,6 +199,20 @@ def test_slider_pictures_ask_for_the_unedited_sounds_count(pipe, monkeypatch):
     torch.testing.assert_close(read[2], out.embedding[None])
 
 
+def test_an_edited_sound_is_embedded_beside_the_recorded_one(pipe, monkeypatch):
+    """The backend reads what the sound is from the sound as recorded (JointModel.embed_audio)."""
+    wave = tone(level=0.1)
+    calls = []
+    embed = pipe.backend.embed_audio
+    monkeypatch.setattr(pipe.backend, "embed_audio",
+                        lambda waves, recorded=None: calls.append((waves, recorded))
+                        or embed(waves, recorded))
+    out = pipe(wave, SR, semitones=4.0, seed=1, candidates=1)
+    (drawn,), (recorded,) = calls[0]
+    np.testing.assert_array_equal(recorded, out.original)
+    assert not np.array_equal(drawn, recorded)
+
+
 @pytest.mark.parametrize("bad", [0, 9, 2.5, True, "2"])
 def test_bad_candidates(pipe, bad):
     with pytest.raises(ValueError, match="candidates"):

@@ -97,10 +97,14 @@ def _decode(pipe: SoundToImage, emb: torch.Tensor, args, *, same_noise=False,
 
 
 def _generate(pipe: SoundToImage, waves: list[np.ndarray], args, *, same_noise=False,
-              counts: list[int] | None = None) -> np.ndarray:
-    """One image per wave, embedded as the app embeds an edited sound."""
-    batches = range(0, len(waves), args.batch_size)
-    emb = torch.cat([pipe.backend.embed_audio(waves[i:i + args.batch_size]) for i in batches])
+              counts: list[int] | None = None,
+              recorded: list[np.ndarray] | None = None) -> np.ndarray:
+    """One image per wave, embedded as the app embeds an edited sound (``recorded``: the
+    unedited sound of each, :meth:`SoundToImage.__call__`)."""
+    b = args.batch_size
+    emb = torch.cat([pipe.backend.embed_audio(waves[i:i + b],
+                                              None if recorded is None else recorded[i:i + b])
+                     for i in range(0, len(waves), b)])
     return _decode(pipe, emb, args, same_noise=same_noise, counts=counts)
 
 
@@ -112,7 +116,8 @@ def _sweep_images(pipe, sweeps: list[list[np.ndarray]], originals: list[np.ndarr
     (:meth:`SoundToImage.__call__`)."""
     asked = pipe.count_of(pipe.backend.embed_audio(originals)) if originals else None
     return [_generate(pipe, sweep, args, same_noise=True,
-                      counts=None if asked is None else [asked[j]] * len(sweep))
+                      counts=None if asked is None else [asked[j]] * len(sweep),
+                      recorded=[originals[j]] * len(sweep))
             for j, sweep in enumerate(sweeps)]
 
 

@@ -147,8 +147,9 @@ class WorldAttributeEmbedder:
         return attribute_embedding(images, self.classifier)
 
     @torch.no_grad()
-    def embed_audio(self, waves: list[np.ndarray]) -> torch.Tensor:
-        return self.audio(*pad_waves(waves))
+    def embed_audio(self, waves: list[np.ndarray],
+                    recorded: list[np.ndarray] | None = None) -> torch.Tensor:
+        return self.audio(*pad_waves(waves))  # one reading of the sound: ``recorded`` unused
 
     @torch.no_grad()
     def embed_gloss(self, glosses: list[str]) -> torch.Tensor:

@@ -59,8 +59,9 @@ class EmbeddedBackend:
         self.embedder = embedder
         self.dim = embedder.dim
 
-    def embed_audio(self, waves: list[np.ndarray]) -> torch.Tensor:
-        return self.embedder.embed_audio(waves)
+    def embed_audio(self, waves: list[np.ndarray],
+                    recorded: list[np.ndarray] | None = None) -> torch.Tensor:
+        return self.embedder.embed_audio(waves, recorded)
 
     def embed_images(self, images) -> torch.Tensor:
         return self.embedder.embed_images(images)

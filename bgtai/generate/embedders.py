@@ -32,8 +32,10 @@ class Embedder(Protocol):
     def embed_images(self, images: np.ndarray) -> torch.Tensor:
         """``(B, H, W, 3)`` uint8 images -> ``(B, dim)``."""
 
-    def embed_audio(self, waves: list[np.ndarray]) -> torch.Tensor:
-        """Mono 16 kHz waveforms -> ``(B, dim)``."""
+    def embed_audio(self, waves: list[np.ndarray],
+                    recorded: list[np.ndarray] | None = None) -> torch.Tensor:
+        """Mono 16 kHz waveforms -> ``(B, dim)``; ``recorded``: for slider edits, the unedited
+        sound of each, where the model reads what a sound is apart from how loud and high."""
 
     def embed_gloss(self, glosses: list[str]) -> torch.Tensor:
         """Gloss strings (``"THREE DESC-LOUD WHISTLE"``) -> ``(B, dim)``."""
@@ -89,10 +91,15 @@ class JointEmbedder:
         return self.joint.embed_image(torch.from_numpy(arr).to(device).permute(0, 3, 1, 2))
 
     @torch.no_grad()
-    def audio_embeddings(self, waves: list[np.ndarray]) -> torch.Tensor:
-        """Joint-space clip embeddings, before the mapping."""
+    def audio_embeddings(self, waves: list[np.ndarray],
+                         recorded: list[np.ndarray] | None = None) -> torch.Tensor:
+        """Joint-space clip embeddings, before the mapping (``recorded``: the unedited sounds
+        that the joint model's front-end reads, :meth:`JointModel.embed_audio`)."""
         device = next(self.joint.parameters()).device
-        return self.joint.embed_audio(*(t.to(device) for t in pad_waves(waves)))[0]
+        if recorded is not None and len(recorded) != len(waves):
+            raise ValueError(f"{len(recorded)} recorded sounds for {len(waves)} waves")
+        rec = None if recorded is None else tuple(t.to(device) for t in pad_waves(recorded))
+        return self.joint.embed_audio(*(t.to(device) for t in pad_waves(waves)), recorded=rec)[0]
 
     @torch.no_grad()
     def gloss_embeddings(self, glosses: list[str]) -> torch.Tensor:
@@ -112,8 +119,9 @@ class JointEmbedder:
         return self.joint.embed_tokens(ids.to(device), lengths.to(device))
 
     @torch.no_grad()
-    def embed_audio(self, waves: list[np.ndarray]) -> torch.Tensor:
-        return self.audio_mapper(self.audio_embeddings(waves))
+    def embed_audio(self, waves: list[np.ndarray],
+                    recorded: list[np.ndarray] | None = None) -> torch.Tensor:
+        return self.audio_mapper(self.audio_embeddings(waves, recorded))
 
     @torch.no_grad()
     def embed_gloss(self, glosses: list[str]) -> torch.Tensor:

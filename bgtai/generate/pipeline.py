@@ -308,7 +308,7 @@ class SoundToImage:
         weight = check_mix(mix_image, mix_weight)
         wave = load_audio(audio, sr)
         edited = self.edit(wave, gain_db=gain_db, semitones=semitones)
-        source = self.backend.embed_audio([edited.drawn])[0]
+        source = self.backend.embed_audio([edited.drawn], recorded=[wave])[0]
         counts = None
         if weight == 0.0 and (gain_db or semitones) and self.count_probe is not None:
             # sliders change only what they say: as many objects as the unedited sound asks for

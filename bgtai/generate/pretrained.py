@@ -124,9 +124,10 @@ class UnclipBackend:
         encoder = self.pipe.image_encoder
         return encoder(pixels.to(encoder.device, encoder.dtype)).image_embeds.float().cpu()
 
-    def embed_audio(self, waves: list[np.ndarray]) -> torch.Tensor:
+    def embed_audio(self, waves: list[np.ndarray],
+                    recorded: list[np.ndarray] | None = None) -> torch.Tensor:
         """``(B, dim)``: the projector's embeddings of ``waves``, each rescaled to
-        :attr:`image_embed_norm`."""
+        :attr:`image_embed_norm` (the projector reads the sound once: ``recorded`` unused)."""
         if self.image_embed_norm is None:
             raise ValueError("call calibrate(images) or pass image_embed_norm before generating")
         emb = torch.stack([torch.as_tensor(self.audio_projector(w)).float().reshape(-1)

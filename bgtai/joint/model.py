@@ -198,17 +198,22 @@ class JointModel(nn.Module, SafeModelHubMixin, library_name="bgtai",
                                        conv_layers=2))
 
     # ------------------------------------------------------------------ embeddings
-    def embed_audio(self, wave: torch.Tensor, lengths: torch.Tensor | None = None
+    def embed_audio(self, wave: torch.Tensor, lengths: torch.Tensor | None = None,
+                    recorded: tuple[torch.Tensor, torch.Tensor | None] | None = None
                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Normalised ``(B, dim)`` clip and ``(B, S, dim)`` 1 s segment embeddings, and the
         ``(B, S)`` segment mask, of ``(B, samples)`` 16 kHz waveforms.
 
         With a pretrained front-end, its head's output is added to the tower's normalised clip
-        embedding (the segments stay the tower's)."""
+        embedding (the segments stay the tower's). ``recorded`` (``(wave, lengths)``, one per
+        item) is what the front-end reads instead, for slider edits: what a sound *is* comes
+        from the sound as recorded, how loud and high it is from the edited sound, which the
+        tower reads as the original model did (the front-end's features are not those of the
+        world's pitch-shifted sounds; docs/real_sounds.md)."""
         clip, segments, mask = self.audio(wave, lengths)
         clip = F.normalize(clip, dim=-1)
         if self.frontend is not None:
-            clip = F.normalize(clip + self.frontend(wave, lengths), dim=-1)
+            clip = F.normalize(clip + self.frontend(*(recorded or (wave, lengths))), dim=-1)
         return clip, F.normalize(segments, dim=-1), mask
 
     def embed_image(self, images: torch.Tensor) -> torch.Tensor:
