@@ -1,7 +1,7 @@
 # Sourced by the GPU session scripts: makes a bare PyTorch GPU machine (no registry reachable)
 # able to run BGTAI from files carried in the working tree:
 #   .whl/      wheels that image lacks (soundfile, cffi, pycparser, lemminflect, dtaidistance,
-#              tslearn; diffusers for the generator; aisfx, the bundled joint model's audio
+#              tslearn; diffusers for the generator; aisfx for joint models with its audio
 #              front-end), fetched here with `pip download` for Python 3.12
 #              (docs/benchmarks.md gives the command); all installed without dependencies
 #   .wordnet/  WordNet 3.0's index.*, *.exc, cntlist.rev and data.adj from Debian's wordnet-base

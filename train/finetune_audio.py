@@ -170,13 +170,16 @@ class AudioFinetune(torch.nn.Module):
                  train: str = "tower"):
         super().__init__()
         self.teacher = JointModel.from_pretrained(init).requires_grad_(False)
-        self.student = JointModel.from_pretrained(init)
-        if frontend and frontend != self.student.config.audio_frontend:
-            student = JointModel(replace(self.student.config, audio_frontend=frontend))
-            missing, unexpected = student.load_state_dict(self.student.state_dict(), strict=False)
+        # a front-end the init has not got: a new head, started at zero, on the init's weights
+        self.new_frontend = bool(frontend) and frontend != self.teacher.config.audio_frontend
+        if self.new_frontend:
+            self.student = JointModel(replace(self.teacher.config, audio_frontend=frontend))
+            missing, unexpected = self.student.load_state_dict(self.teacher.state_dict(),
+                                                               strict=False)
             if unexpected or any(not k.startswith("frontend.") for k in missing):
                 raise ValueError(f"{init} cannot take a front-end: {unexpected or missing}")
-            self.student = student
+        else:
+            self.student = JointModel.from_pretrained(init)
         if train != "tower" and self.student.frontend is None:
             raise ValueError(f"--train {train} needs a front-end (--frontend)")
         for name, param in self.student.named_parameters():
@@ -244,7 +247,7 @@ def main(argv=None) -> dict:
         frontend=args.frontend, train=args.train)
     data = RandomisedWorld(args.n_events, args.world_seed, args.real_dir, args.p_other,
                            p_edit=args.p_edit)
-    if args.frontend and not JointModel.from_pretrained(args.init).config.audio_frontend:
+    if module.new_frontend:
         standardise(module.student.frontend, data, args.standardise_items)
     loader = DataLoader(data, batch_size=args.batch_size, collate_fn=collate_world,
                         drop_last=True, num_workers=args.num_workers,
