@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from bgtai.joint.frontend import AISFX_DIM, AisfxFeatures
@@ -74,6 +75,28 @@ def test_the_checkpoint_holds_the_head_not_the_package_weights(tmp_path):
 def test_an_unknown_frontend_is_refused():
     with pytest.raises(ValueError, match="audio_frontend"):
         _config(audio_frontend="wav2vec")
+
+
+@pytest.mark.parametrize("scale", [-0.1, 1.5, float("nan"), "0.5", True])
+def test_a_frontend_scale_outside_zero_to_one_is_refused(scale):
+    with pytest.raises(ValueError, match="frontend_scale"):
+        _config(audio_frontend="aisfx", frontend_scale=scale)
+
+
+def test_the_frontend_scale_weights_the_heads_output():
+    torch.manual_seed(0)
+    full = JointModel(_config(audio_frontend="aisfx", frontend_hidden=8)).eval()
+    with torch.no_grad():
+        full.frontend.head.mlp[2].weight.normal_()
+    wave = torch.randn(1, 16000) * 0.1
+    tower = F.normalize(full.audio(wave)[0], dim=-1)
+    for scale in (0.0, 0.5):
+        scaled = JointModel(_config(audio_frontend="aisfx", frontend_hidden=8,
+                                    frontend_scale=scale)).eval()
+        scaled.load_state_dict(full.state_dict())
+        expected = F.normalize(tower + scale * full.frontend(wave, None), dim=-1)
+        torch.testing.assert_close(scaled.embed_audio(wave)[0], expected)
+    assert not torch.allclose(scaled.embed_audio(wave)[0], full.embed_audio(wave)[0])
 
 
 def test_the_frontend_can_read_the_recorded_sound_while_the_tower_reads_the_edit():

@@ -69,6 +69,10 @@ class JointConfig:
         or ``"aisfx"`` (:mod:`bgtai.joint.frontend`).
     frontend_hidden : int
         Hidden units of that head.
+    frontend_scale : float
+        Weight of the head's output in the clip embedding (0-1), set after training: less
+        than 1 keeps more of the tower's loudness and pitch cues that the sliders move,
+        at some cost in what the front-end adds (chosen on val; docs/real_sounds.md).
     """
 
     vocab: list[str] = field(default_factory=lambda: ["<unk-world>"])
@@ -83,6 +87,7 @@ class JointConfig:
     dsnet_width: int = 64
     audio_frontend: str = ""
     frontend_hidden: int = 256
+    frontend_scale: float = 1.0
 
     def __post_init__(self):
         if self.audio_frontend not in FRONTENDS:
@@ -93,6 +98,11 @@ class JointConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"JointConfig.{name} must be a positive int, got {value!r}")
+        scale = self.frontend_scale
+        if (isinstance(scale, bool) or not isinstance(scale, (int, float))
+                or not 0.0 <= scale <= 1.0):
+            raise ValueError(f"JointConfig.frontend_scale must be a number in [0, 1], "
+                             f"got {scale!r}")
         if not 32 <= self.image_size <= 128:
             raise ValueError(f"JointConfig.image_size must be 32-128, got {self.image_size}")
 
@@ -213,7 +223,8 @@ class JointModel(nn.Module, SafeModelHubMixin, library_name="bgtai",
         clip, segments, mask = self.audio(wave, lengths)
         clip = F.normalize(clip, dim=-1)
         if self.frontend is not None:
-            clip = F.normalize(clip + self.frontend(*(recorded or (wave, lengths))), dim=-1)
+            added = self.frontend(*(recorded or (wave, lengths)))
+            clip = F.normalize(clip + self.config.frontend_scale * added, dim=-1)
         return clip, F.normalize(segments, dim=-1), mask
 
     def embed_image(self, images: torch.Tensor) -> torch.Tensor:
