@@ -98,7 +98,9 @@ class JointEmbedder:
         device = next(self.joint.parameters()).device
         if recorded is not None and len(recorded) != len(waves):
             raise ValueError(f"{len(recorded)} recorded sounds for {len(waves)} waves")
-        rec = None if recorded is None else tuple(t.to(device) for t in pad_waves(recorded))
+        rec = None  # only a front-end reads the recorded sounds
+        if recorded is not None and self.joint.frontend is not None:
+            rec = tuple(t.to(device) for t in pad_waves(recorded))
         return self.joint.embed_audio(*(t.to(device) for t in pad_waves(waves)), recorded=rec)[0]
 
     @torch.no_grad()
