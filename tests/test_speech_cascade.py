@@ -1,4 +1,4 @@
-"""The real recogniser (Moonshine tiny from moonshine-voice) and the speech paths built on it.
+"""The real recognisers (Moonshine base, the default, and tiny) and the speech paths built on them.
 
 espeak-ng speaks known sentences; the recogniser must write them down with few word errors and
 the cascade must gloss them as the rules gloss the typed sentence. Bad audio must give a clear
@@ -15,9 +15,11 @@ from bgtai.data.speech import render_speech
 from bgtai.eval import word_error_rate
 from bgtai.gloss import english_to_gloss_tokens
 from bgtai.gloss.asr import (
+    DEFAULT_MODEL,
     EDGE_SILENCE_SECONDS,
     MAX_SPEECH_SECONDS,
     WHOLE_UTTERANCE_SECONDS,
+    SpeechRecognizer,
     default_recognizer,
 )
 from bgtai.gloss.speech import clean_transcript, gloss_speech, gloss_transcript
@@ -38,7 +40,14 @@ def spoken():
 
 
 def test_recogniser_writes_down_spoken_sentences(recognizer, spoken):
+    assert recognizer.model == DEFAULT_MODEL
     heard = [recognizer.transcribe(wave).text for wave in spoken.values()]
+    assert word_error_rate(heard, SENTENCES) <= 0.15, heard
+
+
+def test_the_other_recogniser_writes_them_down_too(spoken):
+    tiny = SpeechRecognizer("tiny")
+    heard = [tiny.transcribe(wave).text for wave in spoken.values()]
     assert word_error_rate(heard, SENTENCES) <= 0.15, heard
 
 
@@ -168,8 +177,6 @@ def test_cascade_glosses_the_cleaned_transcript(monkeypatch):
 def test_slivers_and_symbol_only_utterances_are_dropped(monkeypatch):
     from types import SimpleNamespace
 
-    from bgtai.gloss.asr import SpeechRecognizer
-
     # times as the runtime gives them: in the audio with EDGE_SILENCE_SECONDS of silence each side
     lines = [SimpleNamespace(start_time=0.0, duration=0.06, text="You"),
              SimpleNamespace(start_time=0.0, duration=0.5, text="?"),
@@ -200,8 +207,6 @@ def test_slivers_and_symbol_only_utterances_are_dropped(monkeypatch):
 
 def test_short_speech_is_transcribed_as_one_utterance_once_speech_is_found(monkeypatch):
     from types import SimpleNamespace
-
-    from bgtai.gloss.asr import SpeechRecognizer
 
     def runtime(*lines):
         calls = []
@@ -298,7 +303,9 @@ def speech_dir(tmp_path_factory, spoken):
     return folder
 
 
-def test_evaluate_speech_dir_adds_the_real_speech_keys(speech_dir, tiny_gloss_model, tmp_path):
+@pytest.mark.parametrize("recogniser", [[], ["--recogniser", "tiny"]], ids=["default", "tiny"])
+def test_evaluate_speech_dir_adds_the_real_speech_keys(speech_dir, tiny_gloss_model, tmp_path,
+                                                       recogniser):
     import json
 
     from train import evaluate
@@ -308,7 +315,7 @@ def test_evaluate_speech_dir_adds_the_real_speech_keys(speech_dir, tiny_gloss_mo
     out = tmp_path / "metrics.json"
     metrics = evaluate.main(["gloss", "--model", str(tiny_gloss_model), "--pairs", str(pairs),
                              "--n-test", "4", "--n-world", "300", "--n-speech", "1",
-                             "--speech-dir", str(speech_dir), "--json", str(out)])
+                             "--speech-dir", str(speech_dir), "--json", str(out), *recogniser])
     assert json.loads(out.read_text()) == pytest.approx(metrics)
     assert {"rules_bleu4", "model_bleu4", "speech_bleu4"} <= set(metrics)  # existing keys stay
     assert metrics["n_real_speech"] == 2 and metrics["real_speech_unrecognised"] == 0

@@ -23,7 +23,8 @@ Metrics (BLEU-4 on the 0-100 scale, sacrebleu; token error rate as a fraction):
   ``real_speech_wer`` (the recogniser's word error rate; the cascade glosses and scores the
   transcript after :func:`bgtai.gloss.speech.clean_transcript`), ``real_typed_bleu4`` (the
   transcripts typed into the default text path: 100 by construction while that path is the
-  rules) and ``real_typed_bleu4_model`` (typed into the neural model).
+  rules) and ``real_typed_bleu4_model`` (typed into the neural model). ``--recogniser`` picks
+  the Moonshine model of the cascade (default: the app's, :data:`bgtai.gloss.asr.DEFAULT_MODEL`).
 """
 
 from __future__ import annotations
@@ -39,9 +40,15 @@ from bgtai.data.corpus import split_of, training_corpus, world_descriptions
 from bgtai.data.speech import speak_many
 from bgtai.eval import gloss_bleu4, token_error_rate, word_error_rate
 from bgtai.gloss import english_to_gloss, gloss_alignment, tokenize_words
-from bgtai.gloss.asr import default_recognizer
-from bgtai.gloss.speech import (DEFAULT_SPEECH_PATH, DEFAULT_TEXT_PATH, clean_transcript,
-                                gloss_transcript)
+from bgtai.gloss.asr import DEFAULT_MODEL as DEFAULT_RECOGNISER
+from bgtai.gloss.asr import SpeechRecognizer, default_recognizer
+from bgtai.gloss.asr_models import MODELS as RECOGNISERS
+from bgtai.gloss.speech import (
+    DEFAULT_SPEECH_PATH,
+    DEFAULT_TEXT_PATH,
+    clean_transcript,
+    gloss_transcript,
+)
 from bgtai.gloss.translator import GlossTranslator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +69,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--speech-dir", type=Path,
                         help="recorded speech: NAME.wav files and transcripts.tsv "
                              "(NAME<TAB>transcript); adds the real_speech_* keys")
+    parser.add_argument("--recogniser", choices=sorted(RECOGNISERS), default=DEFAULT_RECOGNISER,
+                        help="the Moonshine model of the cascade (default: the app's)")
 
 
 def _tsv_pairs(path: Path, what: str) -> list[tuple[int, str, str]]:
@@ -103,10 +112,13 @@ def read_speech_dir(folder: Path) -> list[tuple[Path, str]]:
 
 
 def real_speech_metrics(translator: GlossTranslator, items: list[tuple[Path, str]],
-                        beam_size: int = 1) -> dict[str, float]:
-    """Both speech paths and the recogniser on recorded speech, against the rules' gloss of
-    the true transcripts; a recording in which nothing is recognised glosses to nothing."""
-    recognizer = default_recognizer()
+                        beam_size: int = 1,
+                        recogniser: str = DEFAULT_RECOGNISER) -> dict[str, float]:
+    """Both speech paths and the recogniser (a Moonshine model's name) on recorded speech,
+    against the rules' gloss of the true transcripts; a recording in which nothing is
+    recognised glosses to nothing."""
+    recognizer = (default_recognizer() if recogniser == DEFAULT_RECOGNISER
+                  else SpeechRecognizer(recogniser))
     refs = [english_to_gloss(text) for _, text in items]
     heard, shared = [], []
     for wav, _ in tqdm(items, desc="recorded speech"):
@@ -205,5 +217,6 @@ def run(args) -> dict[str, float]:
     metrics["speech_text_bleu4"] = gloss_bleu4(t_hyps, s_refs)
     metrics["n_pairs"], metrics["n_test"], metrics["n_speech"] = len(pairs), len(test), len(spoken)
     if recordings:
-        metrics.update(real_speech_metrics(translator, recordings, args.beam_size))
+        metrics.update(real_speech_metrics(translator, recordings, args.beam_size,
+                                           args.recogniser))
     return metrics

@@ -1,12 +1,14 @@
-"""English speech recognition with a pretrained model that runs offline: Moonshine tiny.
+"""English speech recognition with pretrained models that run offline: Moonshine base and tiny.
 
-The model (``tiny-en``: a 27 M-parameter encoder-decoder trained on real English speech by
-its authors) ships *inside* the PyPI package ``moonshine-voice==0.1.0`` (MIT licence, published
-by Moonshine AI), as ONNX Runtime files run by the package's own C++ runtime (``libmoonshine``,
-which bundles ONNX Runtime and a voice-activity detector). Later releases of the package dropped
-the bundled model and download it at run time, which cannot work here: the version is pinned.
+The models (encoder-decoders trained on real English speech by their authors, Moonshine AI, MIT
+licence) ship *inside* official PyPI packages: tiny (27 M parameters) in ``moonshine-voice==0.1.0``
+and base (61 M), the default (:data:`DEFAULT_MODEL`), in ``moonshine-cpp==0.1.4``
+(:mod:`bgtai.gloss.asr_models` says where, and builds base's float32 copy). Both run in
+``moonshine-voice``'s own C++ runtime (``libmoonshine``, which bundles ONNX Runtime and a
+voice-activity detector). Later releases of ``moonshine-voice`` dropped the bundled model and
+download it at run time, which cannot work here: the versions are pinned.
 
-:class:`SpeechRecognizer` is the project's door to it. Audio enters through
+:class:`SpeechRecognizer` is the project's door to them. Audio enters through
 :func:`bgtai.audio.load_audio` (any rate, any channel count, resampled to 16 kHz, validated) with
 a longer limit than the core's, :data:`MAX_SPEECH_SECONDS`. The runtime's voice-activity
 detector decides whether there is speech; audio up to :data:`WHOLE_UTTERANCE_SECONDS` with speech
@@ -26,9 +28,11 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import SAMPLE_RATE, load_audio
+from .asr_models import MODELS, model_folder
 
-MODEL_NAME = "tiny-en"
-"""The model folder inside ``moonshine_voice/assets``."""
+DEFAULT_MODEL = "base"
+"""The Moonshine model the app uses (a key of :data:`bgtai.gloss.asr_models.MODELS`): base, chosen
+on the real-speech dev set (WER 0.153 vs tiny's 0.228; docs/gloss.md)."""
 
 MAX_SPEECH_SECONDS = 60.0
 """Longest speech accepted by the recogniser, in seconds (the core's other inputs stop at 30)."""
@@ -59,7 +63,7 @@ RUNTIME_OPTIONS = {
 }
 """Options of ``libmoonshine``'s transcriber (``parse_transcriber_options`` in its C API)."""
 
-INSTALL_HINT = "install it with `pip install moonshine-voice==0.1.0` (bash scripts/install.sh does)"
+INSTALL_HINT = "install it with `pip install -r requirements.txt` (bash scripts/install.sh does)"
 
 
 @dataclass
@@ -96,14 +100,16 @@ def no_speech_error(transcript: Transcript) -> ValueError:
 
 
 class SpeechRecognizer:
-    """Moonshine tiny from ``moonshine-voice``, loaded once; thread-safe :meth:`transcribe`.
+    """A Moonshine model in ``moonshine-voice``'s runtime, loaded once; thread-safe
+    :meth:`transcribe`.
 
     Parameters
     ----------
+    model : str
+        ``"base"`` (:data:`DEFAULT_MODEL`) or ``"tiny"`` (:data:`bgtai.gloss.asr_models.MODELS`).
     model_dir : str or Path, optional
-        A folder with Moonshine tiny's files (``encoder_model.ort``,
-        ``decoder_model_merged.ort``, ``tokenizer.bin``); by default the one inside the
-        installed package.
+        A folder with the model's files (``encoder_model.ort``, ``decoder_model_merged.ort``,
+        ``tokenizer.bin``); by default :func:`bgtai.gloss.asr_models.model_folder` ``(model)``.
     options : dict of str to str, optional
         Runtime options that replace those of :data:`RUNTIME_OPTIONS` (e.g.
         ``{"vad_threshold": "0.5"}``).
@@ -119,8 +125,8 @@ class SpeechRecognizer:
         When the package is not installed or the model cannot be loaded.
     """
 
-    def __init__(self, model_dir: str | Path | None = None, options: dict | None = None,
-                 edge_silence: float = EDGE_SILENCE_SECONDS,
+    def __init__(self, model: str = DEFAULT_MODEL, model_dir: str | Path | None = None,
+                 options: dict | None = None, edge_silence: float = EDGE_SILENCE_SECONDS,
                  whole_seconds: float = WHOLE_UTTERANCE_SECONDS):
         if not 0.0 <= edge_silence <= 5.0:
             raise ValueError(f"edge_silence must be 0-5 seconds, got {edge_silence!r}")
@@ -130,11 +136,13 @@ class SpeechRecognizer:
         self.edge_silence = float(edge_silence)
         self.whole_seconds = float(whole_seconds)
         try:
-            from moonshine_voice import ModelArch, Transcriber, get_model_path
+            from moonshine_voice import ModelArch, Transcriber
         except ImportError as exc:
             raise ValueError(f"the speech recogniser needs the moonshine-voice package "
                              f"({exc}); {INSTALL_HINT}") from None
-        folder = Path(model_dir) if model_dir is not None else Path(get_model_path(MODEL_NAME))
+        if model not in MODELS:
+            raise ValueError(f"unknown Moonshine model {model!r}; choose one of {sorted(MODELS)}")
+        folder = Path(model_dir) if model_dir is not None else model_folder(model)
         if not (folder / "encoder_model.ort").is_file():
             raise ValueError(f"no Moonshine model in {folder}; {INSTALL_HINT}")
         options = {**RUNTIME_OPTIONS, **(options or {})}
@@ -144,8 +152,10 @@ class SpeechRecognizer:
             "gate": {**options, "skip_transcription": "true"},
             "whole": {**options, "vad_threshold": "0"},  # every sample speech: one utterance
         }
-        self._new_runtime = functools.partial(Transcriber, str(folder), ModelArch.TINY)
+        self._new_runtime = functools.partial(Transcriber, str(folder),
+                                              getattr(ModelArch, MODELS[model].arch))
         self._runtimes = {}
+        self.model = model
         self.model_dir = folder
         self._lock = threading.Lock()  # native transcribers: the app's workers take turns
         # loaded now, so that a broken model fails here; the detector's own reading on first use
@@ -216,5 +226,5 @@ class SpeechRecognizer:
 
 @functools.cache
 def default_recognizer() -> SpeechRecognizer:
-    """The package's Moonshine tiny, loaded on first use and shared by the process."""
+    """The :data:`DEFAULT_MODEL` recogniser, loaded on first use and shared by the process."""
     return SpeechRecognizer()

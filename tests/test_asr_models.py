@@ -1,0 +1,114 @@
+"""Moonshine models: where they are found, and the float32 copy of Moonshine base.
+
+The folding is checked on a small stand-in graph built here with the same layout as the
+package's decoder (int8 weights turned into float32 by ``Cast -> Mul -> Add`` at the top level,
+read by the branches of an ``If``): the copy must compute exactly what the original computes.
+The real copy is built once in a temporary cache, with its int8 weights folded.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from bgtai.gloss import asr_models
+from bgtai.gloss.asr import DEFAULT_MODEL, SpeechRecognizer
+from bgtai.gloss.asr_models import MODEL_FILES, MODELS, build_float_copy, model_folder
+
+
+def _stand_in(path, seed: int) -> None:
+    """An ORT-format model: y = x @ W (branch "then") or x @ W + 1 (branch "else"), with W
+    stored as int8 and dequantised at the top level of the graph."""
+    rng = np.random.default_rng(seed)
+    q = rng.integers(-127, 128, (4, 3)).astype(np.int8)
+    inits = [numpy_helper.from_array(q, "w_q"),
+             numpy_helper.from_array(np.float32(0.02), "scale"),
+             numpy_helper.from_array(np.full(3, 0.5, np.float32), "zero")]
+    top = [helper.make_node("Cast", ["w_q"], ["w_f"], to=TensorProto.FLOAT),
+           helper.make_node("Mul", ["w_f", "scale"], ["w_s"]),
+           helper.make_node("Add", ["w_s", "zero"], ["w"])]
+    out = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])
+    then = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "then", [], [out])
+    one = numpy_helper.from_array(np.float32(1.0), "one")
+    other = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["xw"]),
+                               helper.make_node("Add", ["xw", "one"], ["y"])],
+                              "else", [], [out], [one])
+    top.append(helper.make_node("If", ["flag"], ["y"], then_branch=then, else_branch=other))
+    graph = helper.make_graph(top, "stand_in",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4]),
+                               helper.make_tensor_value_info("flag", TensorProto.BOOL, [1])],
+                              [out], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    plain = path.with_suffix(".onnx")
+    onnx.save(model, plain)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # keep the chain
+    options.optimized_model_filepath = str(path)
+    options.add_session_config_entry("session.save_model_format", "ORT")
+    ort.InferenceSession(str(plain), options, providers=["CPUExecutionProvider"])
+    plain.unlink()
+
+
+def _run(path, x, flag) -> np.ndarray:
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {"x": x, "flag": np.array([flag])})[0]
+
+
+def test_the_float_copy_computes_what_the_original_computes(tmp_path):
+    source = tmp_path / "source"
+    source.mkdir()
+    for seed, name in enumerate(MODEL_FILES[:2]):
+        _stand_in(source / name, seed)
+    (source / MODEL_FILES[2]).write_bytes(b"tokens")
+    target = build_float_copy(source, tmp_path / "cache" / "copy")
+    assert sorted(p.name for p in target.iterdir()) == sorted([*MODEL_FILES, "built.json"])
+    assert (target / MODEL_FILES[2]).read_bytes() == b"tokens"
+    assert json.loads((target / "built.json").read_text())["folded"] == {
+        MODEL_FILES[0]: 3, MODEL_FILES[1]: 3}
+    x = np.random.default_rng(5).normal(size=(1, 4)).astype(np.float32)
+    for name in MODEL_FILES[:2]:
+        for flag in (True, False):
+            # the same weights; only the kernels' summation order may differ (packed weights)
+            np.testing.assert_allclose(_run(target / name, x, flag),
+                                       _run(source / name, x, flag), rtol=1e-6, atol=1e-7)
+    # nothing else is left in the cache folder (the work folder was renamed into place)
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["copy"]
+
+
+@pytest.mark.slow
+def test_moonshine_base_copy_is_built_in_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("BGTAI_CACHE", str(tmp_path))
+    folder = model_folder("base")
+    assert folder.parent == tmp_path and all((folder / f).is_file() for f in MODEL_FILES)
+    folded = json.loads((folder / "built.json").read_text())["folded"]
+    assert folded[MODEL_FILES[0]] > 50 and folded[MODEL_FILES[1]] > 50  # every int8 weight
+    assert model_folder("base") == folder  # built once, then found
+
+
+def test_models_and_refusals():
+    assert DEFAULT_MODEL in MODELS
+    assert model_folder("tiny").is_dir()  # inside moonshine-voice, used as it is
+    with pytest.raises(ValueError, match="unknown Moonshine model"):
+        model_folder("huge")
+    with pytest.raises(ValueError, match="unknown Moonshine model"):
+        SpeechRecognizer("huge")
+
+
+def test_an_unwritable_cache_is_a_clear_error(tmp_path, monkeypatch):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("BGTAI_CACHE", str(blocked / "cache"))
+    with pytest.raises(ValueError, match="set BGTAI_CACHE to a writable folder"):
+        model_folder("base")
+
+
+def test_a_missing_package_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(asr_models.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ValueError, match="pip install moonshine-cpp==0.1.4"):
+        model_folder("base")
