@@ -43,7 +43,7 @@ LIMITS = f"""
 
 **It cannot (yet)**
 - **hear every word you say**: spoken English goes through a small speech recogniser
-  (Moonshine tiny) and then the rules; on real recordings it gets about 7 words in 10 right,
+  (Moonshine base) and then the rules; on real recordings it gets about 85 words in 100 right,
   fewer through a bad microphone or a noisy room, and it shows what it heard so you can tell;
 - **recognise real sounds**: a dog, a car or music is drawn as whichever of the world's
   eleven sounds it is closest to, not as a dog, a car or a band (it says so when it can tell),

@@ -45,7 +45,7 @@ the model's decoder attended to for each gloss word; the red squares are DS-Net'
 alignment, the input each word came from.
 
 Speech takes one of two paths. **Recogniser + text** (the default, and much the better on real
-voices): Moonshine tiny, a pretrained English recogniser, writes down what it heard (shown as
+voices): Moonshine base, a pretrained English recogniser, writes down what it heard (shown as
 *Heard*), and the transcript is glossed as typed text is. **Langue2Gloss speech side**: the
 model's own speech encoder, trained on synthetic voices only, glosses the sound directly; its
 heatmap shows attention over 40 ms speech frames.
