@@ -60,12 +60,18 @@ def _run(path, x, flag) -> np.ndarray:
     return session.run(None, {"x": x, "flag": np.array([flag])})[0]
 
 
-def test_the_float_copy_computes_what_the_original_computes(tmp_path):
-    source = tmp_path / "source"
-    source.mkdir()
+@pytest.fixture
+def source(tmp_path):
+    """A model folder as the package ships it, with stand-in graphs."""
+    folder = tmp_path / "source"
+    folder.mkdir()
     for seed, name in enumerate(MODEL_FILES[:2]):
-        _stand_in(source / name, seed)
-    (source / MODEL_FILES[2]).write_bytes(b"tokens")
+        _stand_in(folder / name, seed)
+    (folder / MODEL_FILES[2]).write_bytes(b"tokens")
+    return folder
+
+
+def test_the_float_copy_computes_what_the_original_computes(tmp_path, source):
     target = build_float_copy(source, tmp_path / "cache" / "copy")
     assert sorted(p.name for p in target.iterdir()) == sorted([*MODEL_FILES, "built.json"])
     assert (target / MODEL_FILES[2]).read_bytes() == b"tokens"
@@ -79,6 +85,18 @@ def test_the_float_copy_computes_what_the_original_computes(tmp_path):
                                        _run(source / name, x, flag), rtol=1e-6, atol=1e-7)
     # nothing else is left in the cache folder (the work folder was renamed into place)
     assert [p.name for p in (tmp_path / "cache").iterdir()] == ["copy"]
+
+
+def test_a_copy_finished_first_elsewhere_is_kept_and_a_half_made_one_replaced(tmp_path, source):
+    target = tmp_path / "copy"
+    target.mkdir()
+    (target / MODEL_FILES[0]).write_bytes(b"half made")  # an interrupted build
+    build_float_copy(source, target)
+    assert (target / "built.json").is_file()
+    (target / "marker").write_text("first")  # now complete: another build must keep it
+    build_float_copy(source, target)
+    assert (target / "marker").read_text() == "first"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("tmp")] == []
 
 
 @pytest.mark.slow

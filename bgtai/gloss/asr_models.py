@@ -21,14 +21,19 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 MODEL_FILES = ("encoder_model.ort", "decoder_model_merged.ort", "tokenizer.bin")
 """The files the runtime reads from a model folder."""
+
+logger = logging.getLogger(__name__)
+_BUILD_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -154,7 +159,9 @@ def build_float_copy(source: Path, target: Path) -> Path:
         shutil.copy2(source / MODEL_FILES[2], work / MODEL_FILES[2])
         (work / "built.json").write_text(json.dumps(report, indent=1))
         if target.exists():
-            shutil.rmtree(target)
+            if all((target / f).is_file() for f in MODEL_FILES):
+                return target  # another process finished first: keep its copy, drop this one
+            shutil.rmtree(target)  # what an interrupted build left
         work.rename(target)
     return target
 
@@ -173,13 +180,16 @@ def model_folder(name: str) -> Path:
     def complete() -> bool:
         return all((target / f).is_file() for f in MODEL_FILES)
 
-    if not complete():
-        try:
-            build_float_copy(source, target)
-        except OSError as exc:
-            if not complete():  # else another process built it at the same time
-                raise ValueError(f"could not build Moonshine {name}'s float32 copy in {target} "
-                                 f"({exc}); set BGTAI_CACHE to a writable folder") from None
+    with _BUILD_LOCK:  # the app's workers may ask at the same time
+        if not complete():
+            logger.info("building Moonshine %s's float32 copy in %s (once)", name, target)
+            try:
+                build_float_copy(source, target)
+            except OSError as exc:
+                if not complete():  # else another process built it at the same time
+                    raise ValueError(f"could not build Moonshine {name}'s float32 copy in "
+                                     f"{target} ({exc}); set BGTAI_CACHE to a writable "
+                                     "folder") from None
     return target
 
 
