@@ -36,7 +36,7 @@ python -m pip install -q --disable-pip-version-check -r "$req"
 echo "[install] pip install --no-deps -r requirements-nodeps.txt"
 python -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 echo "[install] Moonshine base's float32 copy (built once, ~10 s)"
-python -m bgtai.gloss.asr_models
+python -m scripts.prepare_recogniser
 
 if [ "$dev" = 1 ] && command -v apt-get >/dev/null; then
   # the Debian recordings the tests' mini data sets are built from (4 MB, cached once)

@@ -9,6 +9,8 @@ The real copy is built once in a temporary cache, with its int8 weights folded.
 from __future__ import annotations
 
 import json
+import os
+import sys
 
 import numpy as np
 import onnx
@@ -18,7 +20,14 @@ from onnx import TensorProto, helper, numpy_helper
 
 from bgtai.gloss import asr_models
 from bgtai.gloss.asr import DEFAULT_MODEL, SpeechRecognizer
-from bgtai.gloss.asr_models import MODEL_FILES, MODELS, build_float_copy, model_folder
+from bgtai.gloss.asr_models import (
+    GRAPH_FILES,
+    MODEL_FILES,
+    MODELS,
+    TOKENIZER_FILE,
+    build_float_copy,
+    model_folder,
+)
 
 
 def _stand_in(path, seed: int) -> None:
@@ -43,7 +52,8 @@ def _stand_in(path, seed: int) -> None:
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4]),
                                helper.make_tensor_value_info("flag", TensorProto.BOOL, [1])],
                               [out], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    # IR version 10: what the pinned ONNX Runtime reads (onnx itself writes a newer one)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
     onnx.checker.check_model(model)
     plain = path.with_suffix(".onnx")
     onnx.save(model, plain)
@@ -65,20 +75,21 @@ def source(tmp_path):
     """A model folder as the package ships it, with stand-in graphs."""
     folder = tmp_path / "source"
     folder.mkdir()
-    for seed, name in enumerate(MODEL_FILES[:2]):
+    for seed, name in enumerate(GRAPH_FILES):
         _stand_in(folder / name, seed)
-    (folder / MODEL_FILES[2]).write_bytes(b"tokens")
+    (folder / TOKENIZER_FILE).write_bytes(b"tokens")
     return folder
 
 
 def test_the_float_copy_computes_what_the_original_computes(tmp_path, source):
     target = build_float_copy(source, tmp_path / "cache" / "copy")
     assert sorted(p.name for p in target.iterdir()) == sorted([*MODEL_FILES, "built.json"])
-    assert (target / MODEL_FILES[2]).read_bytes() == b"tokens"
-    assert json.loads((target / "built.json").read_text())["folded"] == {
-        MODEL_FILES[0]: 3, MODEL_FILES[1]: 3}
+    assert (target / TOKENIZER_FILE).read_bytes() == b"tokens"
+    built = json.loads((target / "built.json").read_text())
+    assert built["folded_chains"] == {name: 1 for name in GRAPH_FILES}
+    assert built["onnxruntime"] == ort.__version__
     x = np.random.default_rng(5).normal(size=(1, 4)).astype(np.float32)
-    for name in MODEL_FILES[:2]:
+    for name in GRAPH_FILES:
         for flag in (True, False):
             # the same weights; only the kernels' summation order may differ (packed weights)
             np.testing.assert_allclose(_run(target / name, x, flag),
@@ -90,13 +101,27 @@ def test_the_float_copy_computes_what_the_original_computes(tmp_path, source):
 def test_a_copy_finished_first_elsewhere_is_kept_and_a_half_made_one_replaced(tmp_path, source):
     target = tmp_path / "copy"
     target.mkdir()
-    (target / MODEL_FILES[0]).write_bytes(b"half made")  # an interrupted build
+    (target / GRAPH_FILES[0]).write_bytes(b"half made")  # an interrupted build
+    stale = tmp_path / ".build-copy-killed"  # the work folder of a build killed long ago
+    stale.mkdir()
+    os.utime(stale, (0, 0))
     build_float_copy(source, target)
-    assert (target / "built.json").is_file()
+    assert (target / "built.json").is_file() and not stale.exists()
     (target / "marker").write_text("first")  # now complete: another build must keep it
     build_float_copy(source, target)
     assert (target / "marker").read_text() == "first"
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("tmp")] == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy", "source"]
+
+
+def test_a_copy_by_another_recipe_or_runtime_is_built_again(tmp_path, source, monkeypatch):
+    monkeypatch.setenv("BGTAI_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(asr_models, "package_folder", lambda model: source)
+    folder = model_folder("base")
+    (folder / "marker").write_text("old")
+    assert model_folder("base") == folder and (folder / "marker").exists()  # current: kept
+    monkeypatch.setattr(asr_models, "COPY_RECIPE", asr_models.COPY_RECIPE + 1)
+    assert model_folder("base") == folder and not (folder / "marker").exists()  # built again
+    assert json.loads((folder / "built.json").read_text())["recipe"] == asr_models.COPY_RECIPE
 
 
 @pytest.mark.slow
@@ -104,9 +129,11 @@ def test_moonshine_base_copy_is_built_in_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("BGTAI_CACHE", str(tmp_path))
     folder = model_folder("base")
     assert folder.parent == tmp_path and all((folder / f).is_file() for f in MODEL_FILES)
-    folded = json.loads((folder / "built.json").read_text())["folded"]
-    assert folded[MODEL_FILES[0]] > 50 and folded[MODEL_FILES[1]] > 50  # every int8 weight
+    # every int8 weight of the package's files: 51 in the encoder, 81 in the decoder
+    assert json.loads((folder / "built.json").read_text())["folded_chains"] == {
+        GRAPH_FILES[0]: 51, GRAPH_FILES[1]: 81}
     assert model_folder("base") == folder  # built once, then found
+    assert "moonshine_cpp" not in sys.modules  # its native library does not run on every CPU
 
 
 def test_models_and_refusals():

@@ -40,7 +40,9 @@ def spoken():
 
 
 def test_recogniser_writes_down_spoken_sentences(recognizer, spoken):
-    assert recognizer.model == DEFAULT_MODEL
+    from bgtai.gloss.asr_models import model_folder
+
+    assert recognizer.model == DEFAULT_MODEL and recognizer.model_dir == model_folder(DEFAULT_MODEL)
     heard = [recognizer.transcribe(wave).text for wave in spoken.values()]
     assert word_error_rate(heard, SENTENCES) <= 0.15, heard
 
@@ -303,19 +305,25 @@ def speech_dir(tmp_path_factory, spoken):
     return folder
 
 
-@pytest.mark.parametrize("recogniser", [[], ["--recogniser", "tiny"]], ids=["default", "tiny"])
+@pytest.mark.parametrize("recogniser", [None, "tiny"], ids=["default", "tiny"])
 def test_evaluate_speech_dir_adds_the_real_speech_keys(speech_dir, tiny_gloss_model, tmp_path,
-                                                       recogniser):
+                                                       recogniser, monkeypatch):
     import json
 
-    from train import evaluate
+    from train import eval_gloss, evaluate
+
+    built = []  # the recognisers the evaluation builds besides the app's default one
+    monkeypatch.setattr(eval_gloss, "SpeechRecognizer",
+                        lambda model: built.append(model) or SpeechRecognizer(model))
 
     pairs = tmp_path / "pairs.tsv"
     pairs.write_text("I want hot coffee.\tX-I WANT DESC-HOT COFFEE .\n", encoding="utf-8")
     out = tmp_path / "metrics.json"
     metrics = evaluate.main(["gloss", "--model", str(tiny_gloss_model), "--pairs", str(pairs),
                              "--n-test", "4", "--n-world", "300", "--n-speech", "1",
-                             "--speech-dir", str(speech_dir), "--json", str(out), *recogniser])
+                             "--speech-dir", str(speech_dir), "--json", str(out),
+                             *(["--recogniser", recogniser] if recogniser else [])])
+    assert built == ([recogniser] if recogniser else [])
     assert json.loads(out.read_text()) == pytest.approx(metrics)
     assert {"rules_bleu4", "model_bleu4", "speech_bleu4"} <= set(metrics)  # existing keys stay
     assert metrics["n_real_speech"] == 2 and metrics["real_speech_unrecognised"] == 0

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import SAMPLE_RATE, load_audio
-from .asr_models import MODELS, model_folder
+from .asr_models import MODELS, has_model, model_folder
 
 DEFAULT_MODEL = "base"
 """The Moonshine model the app uses (a key of :data:`bgtai.gloss.asr_models.MODELS`): base, chosen
@@ -122,7 +122,8 @@ class SpeechRecognizer:
     Raises
     ------
     ValueError
-        When the package is not installed or the model cannot be loaded.
+        For an unknown ``model``, a package that is not installed, a float32 copy that cannot be
+        built (:func:`bgtai.gloss.asr_models.model_folder`) or a model that cannot be loaded.
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, model_dir: str | Path | None = None,
@@ -143,7 +144,7 @@ class SpeechRecognizer:
         if model not in MODELS:
             raise ValueError(f"unknown Moonshine model {model!r}; choose one of {sorted(MODELS)}")
         folder = Path(model_dir) if model_dir is not None else model_folder(model)
-        if not (folder / "encoder_model.ort").is_file():
+        if not has_model(folder):
             raise ValueError(f"no Moonshine model in {folder}; {INSTALL_HINT}")
         options = {**RUNTIME_OPTIONS, **(options or {})}
         self._options = {  # the runtime options of each role
@@ -224,7 +225,14 @@ class SpeechRecognizer:
         return Transcript(" ".join(text for _, _, text in segments), segments, seconds)
 
 
-@functools.cache
+_DEFAULT: list[SpeechRecognizer] = []
+_DEFAULT_LOCK = threading.Lock()
+
+
 def default_recognizer() -> SpeechRecognizer:
-    """The :data:`DEFAULT_MODEL` recogniser, loaded on first use and shared by the process."""
-    return SpeechRecognizer()
+    """The :data:`DEFAULT_MODEL` recogniser, loaded on first use and shared by the process (one
+    load even when the app's workers ask at the same time)."""
+    with _DEFAULT_LOCK:
+        if not _DEFAULT:
+            _DEFAULT.append(SpeechRecognizer())
+        return _DEFAULT[0]

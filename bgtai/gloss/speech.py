@@ -1,6 +1,6 @@
 """Spoken English -> gloss, by either of Langue2Gloss's two speech paths.
 
-- ``"cascade"`` (the default): a pretrained recogniser (:mod:`bgtai.gloss.asr`, Moonshine tiny)
+- ``"cascade"`` (the default): a pretrained recogniser (:mod:`bgtai.gloss.asr`, Moonshine base)
   writes down what was said, then a text path glosses the transcript.
 - ``"shared"``: the Langue2Gloss model's own speech side, whose pre-net feeds the encoder shared
   with text (the paper's SpeechLM role); it gives cross-attention and DS-Net's alignment over
@@ -9,7 +9,7 @@
 The cascade is the default because it measures far better on recorded human speech (the small
 speech pre-net was trained on espeak-ng voices only; see ``docs/results.md``). Its text path is
 the rule-based converter by default, for the same reason: on the real ASLG-PC12 dev pairs the
-rules score 88.6 BLEU-4 and the bundled neural text model, as the app shows its gloss, 85.5
+rules score 88.6 BLEU-4 and the bundled neural text model, as the app shows its gloss, 86.9
 (``docs/results.md``); ``text_path="model"`` selects the neural model.
 
 Between the two, :func:`clean_transcript` takes out what the recogniser writes that was not
