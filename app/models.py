@@ -124,10 +124,10 @@ def sound_to_image() -> SoundToImage:
     profile's backend."""
     from bgtai.generate.pipeline import SoundToImage
 
-    try:  # speech -> picture shares the Language -> Gloss tab's model
+    try:  # speech -> picture's shared path shares the Language -> Gloss tab's model
         translator = gloss_translator()
     except ValueError:
-        translator = None  # then speech -> picture says it is unavailable
+        translator = None  # then that path says it is unavailable (the recogniser's path works)
     if profile() == "pretrained":
         return SoundToImage(_unclip_backend(), translator)
     return _load("Sound -> Image generator", "BGTAI_GENERATOR_MODEL", ASSETS / "generator",

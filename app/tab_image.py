@@ -31,6 +31,9 @@ from .errors import clear_on_failure, user_errors
 from .gpu import gpu
 from .models import MODEL_QUEUE, audio_captioner, sound_to_image
 from .plots import edit_figure
+from .tab_gloss import DEFAULT_SPEECH_CHOICE, SPEECH_PATHS
+
+SHARED_CHOICE = next(k for k, v in SPEECH_PATHS.items() if v == "shared")
 
 if TYPE_CHECKING:  # the pipeline loads with its models, on first use
     from bgtai.generate.pipeline import GenerationResult
@@ -169,7 +172,8 @@ def _from_words(draw):
         out = draw()
     except UnknownWordsError as err:
         return None, f"**Gloss:** `{' '.join(err.words)}`\n\n**No picture:** {err}."
-    return _enlarged(out.image), f"**Gloss:** `{out.gloss}`"
+    heard = f"**Heard:** `{out.transcript}`\n\n" if out.transcript else ""
+    return _enlarged(out.image), f"{heard}**Gloss:** `{out.gloss}`"
 
 
 @gpu
@@ -182,12 +186,17 @@ def text_image(text: str, mix_image, mix_weight: float, seed: float, steps: floa
 
 @gpu
 @user_errors
-def speech_image(speech, mix_image, mix_weight: float, seed: float, steps: float):
-    """Handler: spoken English -> gloss (Langue2Gloss) -> picture."""
+def speech_image(speech, mix_image, mix_weight: float, seed: float, steps: float,
+                 path: str = DEFAULT_SPEECH_CHOICE):
+    """Handler: spoken English -> gloss by the chosen speech path (by default the recogniser and
+    the rules, as in the gloss tab) -> picture."""
     if speech is None:
         raise gr.Error("Record or upload some English speech first.")
+    if path not in SPEECH_PATHS:
+        raise gr.Error(f"Choose a speech path: {', '.join(SPEECH_PATHS)}.")
     return _from_words(lambda: sound_to_image().speech_to_image(
-        speech, mix_image=mix_image, mix_weight=mix_weight, seed=int(seed or 0), steps=int(steps)))
+        speech, path=SPEECH_PATHS[path], mix_image=mix_image, mix_weight=mix_weight,
+        seed=int(seed or 0), steps=int(steps)))
 
 
 def build() -> None:
@@ -224,10 +233,15 @@ def build() -> None:
                     go_text = gr.Button("Picture from the text", variant="primary")
                     speech = gr.Audio(sources=["microphone", "upload"], type="filepath",
                                       label="English speech")
+                    speech_path = gr.Radio(list(SPEECH_PATHS), value=DEFAULT_SPEECH_CHOICE,
+                                           label="Speech path")
                     go_speech = gr.Button("Picture from the speech", variant="primary")
                     spoken = sorted(EXAMPLES.glob("speech_*.wav"))
-                    if spoken:
-                        gr.Examples([[str(p)] for p in spoken], [speech], label="Spoken examples")
+                    if spoken:  # synthetic voices: the path that learned such voices reads them
+                        gr.Examples([[str(p), SHARED_CHOICE] for p in spoken],
+                                    [speech, speech_path],
+                                    label="Spoken examples (espeak-ng voices, read by "
+                                          "Langue2Gloss's own speech side, which learned them)")
                 with gr.Accordion("Mix with a picture", open=False):
                     mix_image = gr.Image(type="numpy", image_mode="RGB", sources=["upload"],
                                          label="Reference picture (click a world object on the "
@@ -268,7 +282,8 @@ def build() -> None:
         mix_image.upload(lambda: PHOTO_NOTE, None, mix_note, api_name=False)
         mix_image.clear(lambda: "", None, mix_note, api_name=False)
         word_inputs = [mix_image, mix_weight, seed, steps]
-        for button, handler, source, name in ((go_text, text_image, text, "text_to_image"),
-                                              (go_speech, speech_image, speech, "speech_to_image")):
-            clear_on_failure(button.click(handler, [source, *word_inputs], [image, gloss],
+        for button, handler, inputs, name in (
+                (go_text, text_image, [text, *word_inputs], "text_to_image"),
+                (go_speech, speech_image, [speech, *word_inputs, speech_path], "speech_to_image")):
+            clear_on_failure(button.click(handler, inputs, [image, gloss],
                                           api_name=name, **MODEL_QUEUE), [image, gloss])

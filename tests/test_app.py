@@ -265,7 +265,19 @@ def test_text_and_speech_to_image_through_gloss(client):
     assert image and "DESC-LOUD" in gloss
     image, gloss = client.predict(handle_file("assets/examples/speech_0.wav"), None, 0, 0, 2,
                                   api_name="/speech_to_image")
-    # the tiny random gloss model may say words the world does not know: then a note, no picture
+    # the recogniser's transcript, glossed by the rules, as the gloss tab's default path does
+    assert gloss.startswith("**Heard:** `") and "**Gloss:** `" in gloss, gloss
+    from bgtai.gloss import english_to_gloss
+
+    heard = gloss.split("`")[1]
+    assert english_to_gloss(heard) in gloss
+    # a world that does not know the words gives a note, no picture
+    assert (image is not None) != ("No picture" in gloss)
+    # the shared path, as the spoken examples choose it: no transcript, the model's gloss
+    from app.tab_image import SHARED_CHOICE
+
+    image, gloss = client.predict(handle_file("assets/examples/speech_0.wav"), None, 0, 0, 2,
+                                  SHARED_CHOICE, api_name="/speech_to_image")
     assert gloss.startswith("**Gloss:**") and (image is not None) != ("No picture" in gloss)
     with pytest.raises(AppError, match="no Latin letters"):
         client.predict("日本語", None, 0, 0, 2, api_name="/text_to_image")

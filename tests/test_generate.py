@@ -283,8 +283,10 @@ def test_text_and_gloss(pipe):
     np.testing.assert_array_equal(out.image, same.image)
     with pytest.raises(ValueError, match="known"):
         pipe.text_to_image("purple elephants dance")
-    with pytest.raises(ValueError, match="Langue2Gloss"):
+    with pytest.raises(ValueError, match="no English speech"):  # the recogniser's path
         pipe.speech_to_image(tone(), SR)
+    with pytest.raises(ValueError, match="Langue2Gloss"):  # this pipeline has no translator
+        pipe.speech_to_image(tone(), SR, path="shared")
 
 
 def test_save_and_load_round_trip(parts, pipe, tmp_path):

@@ -40,6 +40,7 @@ from bgtai.generate.embedders import JointEmbedder
 from bgtai.generate.mapping import EmbeddingMapper
 from bgtai.generate.unet import ImageDecoder
 from bgtai.gloss import english_to_gloss
+from bgtai.gloss.speech import DEFAULT_SPEECH_PATH, gloss_speech
 from bgtai.readers import load_world_classifier, read_count
 from bgtai.text import validate_text
 
@@ -75,6 +76,9 @@ class GenerationResult:
         for sound input to a pipeline with a listener.
     world_range : WorldRange or None
         The part of each slider the picture follows (:meth:`SoundToImage.edit`).
+    transcript : str or None
+        For speech input by the recogniser (the default path), what it heard: the transcript
+        that was glossed.
     """
 
     image: np.ndarray
@@ -85,6 +89,7 @@ class GenerationResult:
     original: np.ndarray | None = None
     heard: Heard | None = None
     world_range: WorldRange | None = None
+    transcript: str | None = None
 
 
 @dataclass
@@ -146,7 +151,8 @@ class SoundToImage:
         What embeds and draws: :class:`~bgtai.generate.backend.EmbeddedBackend` (the bundled
         decoder) or :class:`~bgtai.generate.pretrained.UnclipBackend` (Stable unCLIP).
     translator : bgtai.gloss.translator.GlossTranslator, optional
-        Speech -> gloss; without it :meth:`speech_to_image` raises ``ValueError``.
+        Langue2Gloss, for :meth:`speech_to_image`'s shared path (the default path, the
+        recogniser and the rules, needs none).
     candidates : int
         Pictures drawn per request, the best kept (:meth:`generate`). ``pipeline.json`` sets it
         for a trained folder.
@@ -347,13 +353,28 @@ class SoundToImage:
         """
         return self.gloss_to_image(english_to_gloss(validate_text(text)), **kwargs)
 
-    def speech_to_image(self, audio: AudioSource, sr: int | None = None, **kwargs) -> GenerationResult:
-        """Generate a picture from spoken English: speech -> gloss (Langue2Gloss) -> picture."""
-        if self.translator is None:
-            raise ValueError("speech input needs the Langue2Gloss checkpoint (assets/gloss), "
-                             "which is not available")
-        gloss = self.translator.from_speech(load_audio(audio, sr)).text
-        return self.gloss_to_image(gloss, **kwargs)
+    def speech_to_image(self, audio: AudioSource, sr: int | None = None, *,
+                        path: str = DEFAULT_SPEECH_PATH, **kwargs) -> GenerationResult:
+        """Generate a picture from spoken English: speech -> gloss -> picture.
+
+        The gloss comes from :func:`bgtai.gloss.speech.gloss_speech` by ``path``: the app's
+        default, the recogniser and the rules (``"cascade"``; the result's ``transcript`` says
+        what was heard), or Langue2Gloss's own speech side (``"shared"``, which needs the
+        pipeline's translator). Other keyword arguments as for :meth:`gloss_to_image`.
+
+        Raises
+        ------
+        ValueError
+            For unusable audio, audio with no speech recognised, or the shared path without a
+            translator.
+        """
+        if path == "shared" and self.translator is None:
+            raise ValueError("the shared speech path needs the Langue2Gloss checkpoint "
+                             "(assets/gloss), which is not available")
+        spoken = gloss_speech(audio, sr, path=path, translator=self.translator)
+        result = self.gloss_to_image(spoken.text, **kwargs)
+        result.transcript = spoken.heard or None
+        return result
 
     def gloss_to_image(self, gloss: str, *, mix_image=None, mix_weight: float = 0.0,
                        steps: int | None = None, seed: int = 0, guidance_scale: float | None = None,
