@@ -383,3 +383,20 @@ def test_cached_example_sounds_reset_the_sliders(app_url):
     assert image.shape == (256, 256, 3) and rate == 16_000 and edited.dtype == np.int16
     assert heard.startswith("**Heard:**")
     assert plots is not None and (gain, semitones) == (0, 0)
+
+
+def test_the_recogniser_is_prepared_at_start_and_a_failure_only_reported(monkeypatch, capsys):
+    from app import cli
+    from bgtai.gloss.asr import DEFAULT_MODEL
+
+    asked = []
+    monkeypatch.setattr(cli, "model_folder", asked.append)
+    cli.prepare_recogniser()
+    assert asked == [DEFAULT_MODEL]
+
+    def unwritable(name):
+        raise ValueError("could not build it; set BGTAI_CACHE to a writable folder")
+
+    monkeypatch.setattr(cli, "model_folder", unwritable)
+    cli.prepare_recogniser()  # no exception: the app starts, the first speech request explains
+    assert "not ready: could not build it" in capsys.readouterr().err
