@@ -232,9 +232,9 @@ def build() -> None:
                                       value="three loud high whistles", elem_id="image-text")
                     go_text = gr.Button("Picture from the text", variant="primary")
                     speech = gr.Audio(sources=["microphone", "upload"], type="filepath",
-                                      label="English speech")
+                                      label="English speech", elem_id="image-speech")
                     speech_path = gr.Radio(list(SPEECH_PATHS), value=DEFAULT_SPEECH_CHOICE,
-                                           label="Speech path")
+                                           label="Speech path", elem_id="image-speech-path")
                     go_speech = gr.Button("Picture from the speech", variant="primary")
                     spoken = sorted(EXAMPLES.glob("speech_*.wav"))
                     if spoken:  # synthetic voices: the path that learned such voices reads them
@@ -279,6 +279,9 @@ def build() -> None:
                      api_name="preview_edit", show_progress="hidden")
         objects.select(pick_world_object, [mix_weight], [mix_image, mix_weight, mix_note],
                        api_name=False)
+        # the examples choose the shared path; a visitor's own recording goes back to the default
+        for event in (speech.upload, speech.stop_recording):
+            event(lambda: DEFAULT_SPEECH_CHOICE, None, speech_path, api_name=False)
         mix_image.upload(lambda: PHOTO_NOTE, None, mix_note, api_name=False)
         mix_image.clear(lambda: "", None, mix_note, api_name=False)
         word_inputs = [mix_image, mix_weight, seed, steps]

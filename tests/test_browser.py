@@ -178,6 +178,22 @@ def test_sound_to_image_from_words(page):
     page.get_by_role("button", name="Picture from the text").click()
     note.get_by_text("No picture").wait_for()  # a note, not an empty background
     assert "whistle" in note.inner_text()
+    # a spoken example (a synthetic voice) chooses the shared path; a visitor's own recording
+    # or file goes back to the recogniser
+    from app.tab_gloss import DEFAULT_SPEECH_CHOICE
+    from app.tab_image import SHARED_CHOICE
+
+    checked = page.locator("#image-speech-path input[type=radio]:checked")
+    page.locator("text=speech_0.wav >> visible=true").first.click()
+    page.wait_for_function("() => document.querySelector('#image-speech-path input:checked')"
+                           f".value === {SHARED_CHOICE!r}")
+    upload = page.locator("#image-speech")
+    upload.get_by_role("button", name="Clear").first.click()
+    upload.get_by_role("button", name="Upload file").click()
+    upload.locator("input[type=file]").set_input_files("assets/examples/speech_1.wav")
+    page.wait_for_function("() => document.querySelector('#image-speech-path input:checked')"
+                           f".value === {DEFAULT_SPEECH_CHOICE!r}")
+    assert checked.get_attribute("value") == DEFAULT_SPEECH_CHOICE
     open_tab(page, "From a sound")
 
 
