@@ -56,6 +56,19 @@ SPEECH_PATHS = {"Recogniser + text (cascade)": "cascade",
 DEFAULT_SPEECH_CHOICE = next(iter(SPEECH_PATHS))
 
 
+def speech_path_of(choice: str) -> str:
+    """The speech path (``gloss_speech``'s ``path``) of a *Speech path* radio choice."""
+    if choice not in SPEECH_PATHS:
+        raise gr.Error(f"Choose a speech path: {', '.join(SPEECH_PATHS)}.")
+    return SPEECH_PATHS[choice]
+
+
+def heard_line(transcript: str) -> str:
+    """The *Heard* line: what the recogniser heard, as code (a backtick in it would end that)."""
+    safe = transcript.replace("`", "'")
+    return f"**Heard:** `{safe}`"
+
+
 def confidence_label(p: float) -> str:
     """The legend entry of a gloss word's probability ``p``."""
     return next(label for low, label, _ in CONFIDENCE if p >= low)
@@ -116,17 +129,14 @@ def gloss_speech(audio, beam_size: float, path: str = DEFAULT_SPEECH_CHOICE):
     and what the recogniser heard (cascade)."""
     if audio is None:
         raise gr.Error("Record or upload some English speech first.")
-    if path not in SPEECH_PATHS:
-        raise gr.Error(f"Choose a speech path: {', '.join(SPEECH_PATHS)}.")
-    glossed = speech_to_gloss(audio, path=SPEECH_PATHS[path], beam_size=int(beam_size),
+    glossed = speech_to_gloss(audio, path=speech_path_of(path), beam_size=int(beam_size),
                               translator=gloss_translator())  # validates it
     if glossed.path == "shared":
         return _outputs("shared", glossed.tokens, glossed.result, "speech time", [])
     result = glossed.result or gloss_translator().from_text(glossed.heard,
                                                             beam_size=int(beam_size))
-    heard = glossed.heard.replace("`", "'")
     return _outputs("cascade", glossed.tokens, result, "heard word", _text_notes(glossed.heard),
-                    f"**Heard:** `{heard}`")
+                    heard_line(glossed.heard))
 
 
 def build() -> None:

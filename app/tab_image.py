@@ -31,7 +31,7 @@ from .errors import clear_on_failure, user_errors
 from .gpu import gpu
 from .models import MODEL_QUEUE, audio_captioner, sound_to_image
 from .plots import edit_figure
-from .tab_gloss import DEFAULT_SPEECH_CHOICE, SPEECH_PATHS
+from .tab_gloss import DEFAULT_SPEECH_CHOICE, SPEECH_PATHS, heard_line, speech_path_of
 
 SHARED_CHOICE = next(k for k, v in SPEECH_PATHS.items() if v == "shared")
 
@@ -172,7 +172,7 @@ def _from_words(draw):
         out = draw()
     except UnknownWordsError as err:
         return None, f"**Gloss:** `{' '.join(err.words)}`\n\n**No picture:** {err}."
-    heard = f"**Heard:** `{out.transcript}`\n\n" if out.transcript else ""
+    heard = f"{heard_line(out.transcript)}\n\n" if out.transcript else ""
     return _enlarged(out.image), f"{heard}**Gloss:** `{out.gloss}`"
 
 
@@ -192,10 +192,9 @@ def speech_image(speech, mix_image, mix_weight: float, seed: float, steps: float
     the rules, as in the gloss tab) -> picture."""
     if speech is None:
         raise gr.Error("Record or upload some English speech first.")
-    if path not in SPEECH_PATHS:
-        raise gr.Error(f"Choose a speech path: {', '.join(SPEECH_PATHS)}.")
+    path = speech_path_of(path)
     return _from_words(lambda: sound_to_image().speech_to_image(
-        speech, path=SPEECH_PATHS[path], mix_image=mix_image, mix_weight=mix_weight,
+        speech, path=path, mix_image=mix_image, mix_weight=mix_weight,
         seed=int(seed or 0), steps=int(steps)))
 
 

@@ -368,9 +368,6 @@ class SoundToImage:
             For unusable audio, audio with no speech recognised, or the shared path without a
             translator.
         """
-        if path == "shared" and self.translator is None:
-            raise ValueError("the shared speech path needs the Langue2Gloss checkpoint "
-                             "(assets/gloss), which is not available")
         spoken = gloss_speech(audio, sr, path=path, translator=self.translator)
         result = self.gloss_to_image(spoken.text, **kwargs)
         result.transcript = spoken.heard or None

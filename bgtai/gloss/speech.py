@@ -138,7 +138,8 @@ def gloss_speech(audio, sr: int | None = None, *, path: str = DEFAULT_SPEECH_PAT
     """
     if path == "shared":
         if translator is None:
-            raise ValueError("the shared-encoder speech path needs a Langue2Gloss translator")
+            raise ValueError("the shared-encoder speech path needs a Langue2Gloss translator "
+                             "(the assets/gloss checkpoint), which is not loaded")
         result = translator.from_speech(audio, sr, beam_size=beam_size)
         return SpeechGloss(result.tokens, path, None, result)
     if path != "cascade":
