@@ -27,7 +27,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def prepare_recogniser() -> None:
-    """Build the speech recogniser's files (Moonshine base's float32 copy, about 10 s once)
+    """Build the speech recogniser's files (Moonshine base's float32 copy, a few seconds, once)
     where the install script did not (Hugging Face Spaces installs requirements.txt only), so
     that the first speech request does not wait for them; the model itself loads on first use.
     A failure is reported and left to that request to explain."""

@@ -35,7 +35,7 @@ echo "[install] pip install -r $req"
 python -m pip install -q --disable-pip-version-check -r "$req"
 echo "[install] pip install --no-deps -r requirements-nodeps.txt"
 python -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
-echo "[install] Moonshine base's float32 copy (built once, ~10 s)"
+echo "[install] Moonshine base's float32 copy (built once, a few seconds)"
 python -m scripts.prepare_recogniser
 
 if [ "$dev" = 1 ] && command -v apt-get >/dev/null; then

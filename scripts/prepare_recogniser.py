@@ -1,5 +1,5 @@
 """Build what the speech recognisers need before the first request: Moonshine base's float32
-copy (:mod:`bgtai.gloss.asr_models`; about 10 s, once). Run by ``bash scripts/install.sh``::
+copy (:mod:`bgtai.gloss.asr_models`; a few seconds, once). Run by ``bash scripts/install.sh``::
 
     python -m scripts.prepare_recogniser
 """

@@ -121,6 +121,7 @@ class RandomisedWorld(Dataset):
         self.world = WorldDataset("train", n, seed=seed, kind="event")
         self.spec, self.p_other, self.p_edit = spec, p_other, p_edit
         self._clean: dict[int, tuple[torch.Tensor, int, WorldRange | None]] = {}
+        self._level: dict[int, float] = {}
         self.real: dict[str, list[np.ndarray]] = {}
         if real_dir is not None:
             waves, folders, failed = load_clips(list_clips(real_dir), max_seconds=4.0)
@@ -133,11 +134,17 @@ class RandomisedWorld(Dataset):
     def __len__(self) -> int:
         return len(self.world)
 
-    def _world(self, index: int, g: torch.Generator) -> tuple[torch.Tensor, int]:
+    def clean(self, index: int) -> tuple[torch.Tensor, float]:
+        """World train sound ``index`` as synthesised, and its level (dBFS)."""
         if index not in self._clean:  # synthesis costs more than the step: keep each sound
             event, audio, _ = self.world.event(index)
             sliders = world_range(audio, event.cls) if self.p_edit > 0 else None
             self._clean[index] = (torch.from_numpy(audio), CLASSES.index(event.cls), sliders)
+            self._level[index] = event.loudness_dbfs
+        return self._clean[index][0], self._level[index]
+
+    def _world(self, index: int, g: torch.Generator) -> tuple[torch.Tensor, int]:
+        self.clean(index)
         audio, cls, sliders = self._clean[index]
         if sliders is not None and float(torch.rand((), generator=g)) < self.p_edit:
             (g_lo, g_hi), (s_lo, s_hi) = sliders.gain_db, sliders.semitones
@@ -288,11 +295,10 @@ def main(argv=None) -> dict:
     if args.loudness_weight:
         if not data.real:
             raise ValueError("--loudness-weight needs real recordings (--real-dir)")
-        items = [data.world.event(i) for i in tqdm(range(min(args.loudness_items, len(data.world))),
-                                                    desc="teacher's loudness direction")]
-        r2 = module.fit_loudness([torch.from_numpy(a) for _, a, _ in items],
-                                 torch.tensor([e.loudness_dbfs for e, _, _ in items]))
-        print(f"teacher's loudness direction: R^2 {r2:.3f} on {len(items)} world sounds")
+        n = min(args.loudness_items, len(data))
+        waves, levels = zip(*(data.clean(i) for i in tqdm(range(n), desc="world sounds")))
+        r2 = module.fit_loudness(list(waves), torch.tensor(levels))
+        print(f"teacher's loudness direction: R^2 {r2:.3f} on {n} world sounds")
     loader = DataLoader(data, batch_size=args.batch_size, collate_fn=collate_world,
                         drop_last=True, num_workers=args.num_workers,
                         sampler=EpochShuffle(len(data), args.seed))
