@@ -141,3 +141,42 @@ def test_training_with_the_loudness_term(tiny_joint, real_dir, tmp_path):
         finetune_audio.main(["--output-dir", str(tmp_path / "none"), "--init", str(tiny_joint),
                              "--cpu", "--n-events", "8", "--batch-size", "4",
                              "--loudness-weight", "1"])
+
+
+def test_a_gated_head_is_set_before_training_and_then_held(tiny_joint, real_dir, tmp_path,
+                                                          monkeypatch):
+    from bgtai.joint.frontend import FrontendHead
+
+    fitted = {}
+
+    def recording_fit(head, bank, held_out, real):
+        # the fixture's tones and bursts are as world-like as the tiny world, which the real
+        # fit refuses (tests/test_frontend.py): a stand-in sets the gate
+        head.world_bank.copy_(torch.nn.functional.normalize(bank, dim=-1).half())
+        head.gate_range.copy_(torch.tensor([0.1, 0.9]))
+        fitted.update(n=(len(bank), len(held_out), len(real)), bank=head.world_bank.clone())
+        return {}
+
+    monkeypatch.setattr(FrontendHead, "fit_gate", recording_fit)
+    out = tmp_path / "run"
+    finetune_audio.main([
+        "--output-dir", str(out), "--init", str(tiny_joint), "--real-dir", str(real_dir),
+        "--cpu", "--n-events", "8", "--batch-size", "4", "--epochs", "1", "--lr", "1e-2",
+        "--warmup-steps", "1", "--frontend", "aisfx", "--train", "frontend",
+        "--frontend-gate", "2", "--standardise-items", "6"])
+    # the bank: clean and randomised sounds of 2 items; the other 4 clean ones and 6 real
+    assert fitted["n"] == (4, 4, 6)
+    after = load_file(out / "model" / "model.safetensors")
+    torch.testing.assert_close(after["frontend.head.world_bank"], fitted["bank"])
+    torch.testing.assert_close(after["frontend.head.gate_range"], torch.tensor([0.1, 0.9]))
+    assert after["frontend.head.mlp.2.weight"].abs().sum() > 0
+    assert JointModel.from_pretrained(out / "model").config.frontend_gate == 4
+
+
+def test_a_gate_needs_a_new_frontend_and_real_recordings(tiny_joint):
+    for argv in (["--frontend", "aisfx", "--frontend-gate", "2"],
+                 ["--frontend", "aisfx", "--real-dir", "r", "--frontend-gate", "256"]):
+        with pytest.raises(SystemExit):
+            finetune_audio.parse_args(["--output-dir", "x", *argv])
+    with pytest.raises(ValueError, match="new front-end"):
+        finetune_audio.AudioFinetune(str(tiny_joint), {}, gate=2)

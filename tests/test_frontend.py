@@ -117,3 +117,70 @@ def test_the_frontend_can_read_the_recorded_sound_while_the_tower_reads_the_edit
     assert not torch.allclose(held, model.embed_audio(edited)[0])
     torch.testing.assert_close(model.embed_audio(recorded, recorded=(recorded, None))[0],
                                model.embed_audio(recorded)[0])
+
+
+def test_the_gate_closes_for_world_sounds_and_opens_for_real_recordings():
+    from bgtai.joint.frontend import FrontendHead
+
+    torch.manual_seed(0)
+    head = FrontendHead(dim=4, hidden=8, features=6, gate_bank=100)
+    with torch.no_grad():
+        head.mlp[2].weight.normal_()
+        head.mlp[2].bias.normal_()
+    centres = torch.eye(6)[:3] * 5  # the world: three tight kinds of sound
+    world = centres[torch.randint(3, (300,))] + 0.3 * torch.randn(300, 6)
+    real = 3 * torch.randn(100, 6)  # real recordings: anywhere
+    head.set_standardisation(torch.cat([world, real]))
+    fit = head.fit_gate(world[:100], world[100:200], real)
+    assert fit["gate_low"] < fit["gate_high"] and fit["held_out_closed"] >= 0.98
+    unseen = world[200:]
+    assert (head.gate_weight(unseen) == 0).float().mean() > 0.9
+    assert head.gate_weight(real).median() == pytest.approx(1.0)
+    ungated = head.mlp(head._standardised(real))
+    # the correction is the head's output weighted by the gate, item by item
+    torch.testing.assert_close(head(real), ungated * head.gate_weight(real)[:, None])
+    assert head(unseen).abs().median() == 0
+    with pytest.raises(ValueError, match="holds 100"):
+        head.fit_gate(world[:50], world[100:200], real)
+    with pytest.raises(ValueError, match="no further"):
+        head.fit_gate(world[:100], world[100:200], world[200:])
+
+
+def test_a_gate_needs_a_frontend_and_a_gated_head_saves_it(tmp_path):
+    with pytest.raises(ValueError, match="frontend_gate needs"):
+        _config(frontend_gate=8)
+    with pytest.raises(ValueError, match="frontend_gate must be"):
+        _config(audio_frontend="aisfx", frontend_gate=True)
+    model = JointModel(_config(audio_frontend="aisfx", frontend_gate=8))
+    model.save_pretrained(tmp_path / "gated")
+    saved = load_file(tmp_path / "gated" / "model.safetensors")
+    assert saved["frontend.head.world_bank"].shape == (8, 512)
+    assert saved["frontend.head.world_bank"].dtype == torch.float16
+    assert JointModel.from_pretrained(tmp_path / "gated").config.frontend_gate == 8
+    with pytest.raises(ValueError, match="no gate"):
+        JointModel(_config(audio_frontend="aisfx")).frontend.head.gate_weight(torch.zeros(1, 512))
+
+
+def test_without_the_package_a_gated_model_runs_on_the_tower_alone(tmp_path, monkeypatch):
+    from bgtai.joint import frontend
+
+    torch.manual_seed(0)
+    gated = JointModel(_config(audio_frontend="aisfx", frontend_gate=8)).eval()
+    gated.save_pretrained(tmp_path / "gated")
+    JointModel(_config(audio_frontend="aisfx")).save_pretrained(tmp_path / "plain")
+
+    def missing():
+        raise frontend.FrontendUnavailable("this joint model needs the aiSFX front-end: pip ...")
+
+    monkeypatch.setattr(frontend, "load_aisfx_net", missing)
+    with pytest.warns(UserWarning, match="tower alone"):
+        alone = JointModel.from_pretrained(tmp_path / "gated")
+    assert alone.frontend is None and "pip" in alone.frontend_missing
+    wave = torch.randn(2, 12000) * 0.05
+    tower = F.normalize(gated.audio(wave)[0], dim=-1)
+    torch.testing.assert_close(alone.embed_audio(wave)[0], tower)
+    assert not alone.training
+    with pytest.raises(ValueError, match="did not load"):
+        alone.save_pretrained(tmp_path / "again")
+    with pytest.raises(ValueError, match="needs the aiSFX front-end"):  # ungated: it is needed
+        JointModel.from_pretrained(tmp_path / "plain")

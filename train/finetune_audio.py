@@ -28,7 +28,13 @@ step takes ``--batch-size`` world train events and as many real labelled recordi
 ``--frontend aisfx`` gives the student a frozen pretrained front-end (:mod:`bgtai.joint.frontend`)
 whose head starts at zero, so the student starts as the teacher; ``--train`` says what learns:
 the audio tower (the default), the front-end's head, or both. The head's feature
-standardisation is set from the first items' features before training.
+standardisation is set from the first items' features before training. With
+``--frontend-gate N``, the head's output is weighted by a gate
+(:class:`bgtai.joint.frontend.FrontendHead`) set from those same features before training and
+then held: the clean and randomised world sounds of the first ``N`` items are its bank of
+world sounds, the other items' clean sounds and all their real recordings say how far from
+the bank is "real". World sounds keep the teacher's embedding while the head learns real
+recordings.
 
 ``--real-dir`` must never be the real-sound dev set (docs/real_sounds.md)::
 
@@ -91,6 +97,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--frontend", choices=FRONTENDS[1:], default=None,
                    help="add this frozen pretrained front-end to the student "
                         "(bgtai.joint.frontend)")
+    p.add_argument("--frontend-gate", type=int, default=0, metavar="N",
+                   help="gate the new front-end head on the distance to the world sounds of "
+                        "the first N standardisation items (needs --frontend and --real-dir; "
+                        "module docstring)")
     p.add_argument("--train", choices=TRAINABLE, default="tower",
                    help="what the student trains: the audio tower, the front-end's head, or both")
     p.add_argument("--standardise-items", type=int, default=256,
@@ -104,6 +114,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--p-other must be in [0, 1)")
     if not 0.0 <= args.p_edit <= 1.0:
         p.error("--p-edit must be in [0, 1]")
+    if args.frontend_gate and not (args.frontend and args.real_dir):
+        p.error("--frontend-gate needs --frontend and --real-dir")
+    if not 0 <= args.frontend_gate < args.standardise_items:
+        p.error("--frontend-gate must be >= 0 and fewer than --standardise-items")
     return args
 
 
@@ -184,13 +198,17 @@ class AudioFinetune(torch.nn.Module):
     docstring), ``"loss"`` their weighted sum. One module, so DDP sees one forward per step."""
 
     def __init__(self, init: str, weights: dict[str, float], frontend: str | None = None,
-                 train: str = "tower"):
+                 train: str = "tower", gate: int = 0):
         super().__init__()
         self.teacher = JointModel.from_pretrained(init).requires_grad_(False)
         # a front-end the init has not got: a new head, started at zero, on the init's weights
         self.new_frontend = bool(frontend) and frontend != self.teacher.config.audio_frontend
+        if gate and not self.new_frontend:
+            raise ValueError("a gate is fitted for a new front-end only (--frontend, on an "
+                             "init without one)")
         if self.new_frontend:
-            self.student = JointModel(replace(self.teacher.config, audio_frontend=frontend))
+            self.student = JointModel(replace(self.teacher.config, audio_frontend=frontend,
+                                              frontend_gate=2 * gate))
             missing, unexpected = self.student.load_state_dict(self.teacher.state_dict(),
                                                                strict=False)
             if unexpected or any(not k.startswith("frontend.") for k in missing):
@@ -266,16 +284,26 @@ class AudioFinetune(torch.nn.Module):
 
 
 @torch.no_grad()
-def standardise(frontend, data: RandomisedWorld, n: int) -> None:
+def standardise(frontend, data: RandomisedWorld, n: int, gate_items: int = 0) -> str:
     """Set a new front-end head's standardisation from the features of the first ``n`` items'
-    sounds (clean, randomised and real, as the steps will see them)."""
-    waves = [item[key] for item in (data[i] for i in range(min(n, len(data))))
-             for key in ("clean", "noisy", "real") if key in item]
+    sounds (clean, randomised and real, as the steps will see them); a gated head's gate is set
+    from the same features (module docstring), its bank the first ``gate_items`` items' world
+    sounds. Returns a summary."""
+    items = [data[i] for i in range(min(n, len(data)))]
+    waves = [item[key] for key in ("clean", "noisy", "real") for item in items if key in item]
     feats = []
-    for i in tqdm(range(0, len(waves), 32), desc="front-end standardisation"):
+    for i in tqdm(range(0, len(waves), 32), desc="front-end features"):
         batch = collate_world([{"audio": w} for w in waves[i:i + 32]])
         feats.append(frontend.features(batch["audio"], batch_lengths(batch, "audio")))
-    frontend.head.set_standardisation(torch.cat(feats))
+    feats = torch.cat(feats)
+    frontend.head.set_standardisation(feats)
+    summary = f"front-end standardised on {len(feats)} sounds"
+    if frontend.head.gated:
+        clean, noisy, real = feats.split([len(items), len(items), len(feats) - 2 * len(items)])
+        fit = frontend.head.fit_gate(torch.cat([clean[:gate_items], noisy[:gate_items]]),
+                                     clean[gate_items:], real)
+        summary += "; gate: " + ", ".join(f"{k} {v:.3f}" for k, v in fit.items())
+    return summary
 
 
 def main(argv=None) -> dict:
@@ -287,11 +315,12 @@ def main(argv=None) -> dict:
         "consistency": args.consistency_weight, "class_world": args.class_weight,
         "class_real": args.class_weight, "outlier": args.outlier_weight,
         "loudness": args.loudness_weight},
-        frontend=args.frontend, train=args.train)
+        frontend=args.frontend, train=args.train, gate=args.frontend_gate)
     data = RandomisedWorld(args.n_events, args.world_seed, args.real_dir, args.p_other,
                            p_edit=args.p_edit)
     if module.new_frontend:
-        standardise(module.student.frontend, data, args.standardise_items)
+        print(standardise(module.student.frontend, data, args.standardise_items,
+                          args.frontend_gate))
     if args.loudness_weight:
         if not data.real:
             raise ValueError("--loudness-weight needs real recordings (--real-dir)")

@@ -42,17 +42,21 @@ AISFX_LOG_MAX = 9.457798957824707  # the package's "original" spectrogram normal
 AISFX_DIM = 512
 
 
+class FrontendUnavailable(ValueError):
+    """The front-end's package is not installed (the message says how to install it)."""
+
+
 def load_aisfx_net() -> nn.Module:
     """aiSFX's embedding CNN (``X-Sequential-CE``) with the package's weights, frozen, in eval mode.
 
-    Raises ``ValueError`` with the install command when the package is missing.
+    Raises :class:`FrontendUnavailable` with the install command when the package is missing.
     """
     try:
         from aisfx.inference import get_path_modelWeights
         from aisfx.models.cnn2d import EmbeddingNet
     except ImportError:
-        raise ValueError("this joint model needs the aiSFX front-end: "
-                         f"pip install --no-deps aisfx=={AISFX_VERSION}") from None
+        raise FrontendUnavailable("this joint model needs the aiSFX front-end: "
+                                  f"pip install --no-deps aisfx=={AISFX_VERSION}") from None
     # The checkpoint pickles (state_dict, {dataset: (index, classes)}), whose class counts are
     # numpy integers; nothing else beyond tensors is allowed to load.
     allowed = [(np._core.multiarray.scalar, "numpy.core.multiarray.scalar"), np.dtype,
@@ -129,20 +133,39 @@ class AisfxFeatures(nn.Module):
         return full.amax(dim=1)
 
 
+GATE_NEIGHBOURS = 5
+"""World sounds of the gate's bank that a sound's distance is averaged over."""
+
+
 class FrontendHead(nn.Module):
     """Standardised front-end features -> MLP -> a ``dim`` correction, zero at initialisation.
 
     ``feature_mean`` / ``feature_std`` are set once from training features
     (:meth:`set_standardisation`) and saved with the checkpoint.
+
+    With ``gate_bank`` > 0 the correction is weighted by :meth:`gate_weight`, which says how far
+    a sound is from the world's own sounds: the mean cosine distance of its standardised
+    features to their :data:`GATE_NEIGHBOURS` nearest in a bank of world sounds' features
+    (``world_bank``, float16), mapped linearly from 0 at ``gate_range[0]`` to 1 at
+    ``gate_range[1]`` (:meth:`fit_gate`). World sounds, which the tower already hears right,
+    keep the tower's embedding, so the generator's maps and the sliders' pictures of them stay
+    as they were; a real recording, however unlike the world's sounds it is, gets the whole
+    correction. A distance, not a classifier, so that real sounds of kinds missing from the
+    training recordings (bird song) still count as real.
     """
 
-    def __init__(self, dim: int, hidden: int, features: int = AISFX_DIM):
+    def __init__(self, dim: int, hidden: int, features: int = AISFX_DIM, gate_bank: int = 0):
         super().__init__()
         self.register_buffer("feature_mean", torch.zeros(features))
         self.register_buffer("feature_std", torch.ones(features))
         self.mlp = nn.Sequential(nn.Linear(features, hidden), nn.GELU(), nn.Linear(hidden, dim))
         nn.init.zeros_(self.mlp[2].weight)
         nn.init.zeros_(self.mlp[2].bias)
+        self.gated = gate_bank > 0
+        if self.gated:
+            self.register_buffer("world_bank", torch.zeros(gate_bank, features,
+                                                           dtype=torch.float16))
+            self.register_buffer("gate_range", torch.tensor([0.0, 1.0]))
 
     @torch.no_grad()
     def set_standardisation(self, features: torch.Tensor) -> None:
@@ -150,19 +173,66 @@ class FrontendHead(nn.Module):
         self.feature_mean.copy_(features.mean(0))
         self.feature_std.copy_(features.std(0).clamp_min(1e-3))
 
+    def _standardised(self, features: torch.Tensor) -> torch.Tensor:
+        return (features - self.feature_mean) / self.feature_std
+
+    def world_distance(self, features: torch.Tensor) -> torch.Tensor:
+        """``(B,)`` mean cosine distance of standardised features to their nearest world sounds
+        in the gate's bank."""
+        sims = F.normalize(self._standardised(features), dim=-1) @ self.world_bank.to(
+            features.dtype).T
+        return 1 - sims.topk(min(GATE_NEIGHBOURS, len(self.world_bank)), dim=-1).values.mean(-1)
+
+    def gate_weight(self, features: torch.Tensor) -> torch.Tensor:
+        """``(B,)`` gate in [0, 1]: 0 for a sound as close to the world's sounds as they are
+        to each other, 1 for one as far as a typical real recording."""
+        if not self.gated:
+            raise ValueError("this front-end head has no gate (JointConfig.frontend_gate)")
+        low, high = self.gate_range
+        return ((self.world_distance(features) - low) / (high - low)).clamp(0.0, 1.0)
+
+    @torch.no_grad()
+    def fit_gate(self, bank: torch.Tensor, held_out: torch.Tensor, real: torch.Tensor,
+                 quantile: float = 0.99) -> dict[str, float]:
+        """Set the gate from front-end features (all ``(N, features)``, after
+        :meth:`set_standardisation`): ``bank`` (world sounds, as many as ``gate_bank``) is
+        stored; the gate opens from the ``quantile`` of the distances of ``held_out`` world
+        sounds (not in the bank) to the median distance of ``real`` recordings. Returns the
+        range and how the fitting sounds fall."""
+        if not self.gated:
+            raise ValueError("this front-end head has no gate (JointConfig.frontend_gate)")
+        if len(bank) != len(self.world_bank):
+            raise ValueError(f"the gate's bank holds {len(self.world_bank)} sounds, "
+                             f"got {len(bank)}")
+        if not len(held_out) or not len(real):
+            raise ValueError("fitting the gate needs held-out world sounds and real recordings")
+        unit = F.normalize(self._standardised(bank.float()), dim=-1)
+        self.world_bank.copy_(unit.half())
+        low = torch.quantile(self.world_distance(held_out.float()), quantile)
+        high = self.world_distance(real.float()).median()
+        if not high > low:
+            raise ValueError(f"real recordings are no further from the world's sounds than "
+                             f"they are from each other (median {high:.3f} <= {low:.3f}): "
+                             f"no gate can tell them apart")
+        self.gate_range.copy_(torch.stack([low, high]))
+        return {"gate_low": float(low), "gate_high": float(high),
+                "held_out_closed": float((self.gate_weight(held_out.float()) == 0).float().mean()),
+                "real_open_median": float(self.gate_weight(real.float()).median())}
+
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.mlp((features - self.feature_mean) / self.feature_std)
+        out = self.mlp(self._standardised(features))
+        return out * self.gate_weight(features)[:, None] if self.gated else out
 
 
 class AudioFrontend(nn.Module):
     """Frozen pretrained features and the trained head: ``(B, samples)`` -> ``(B, dim)``."""
 
-    def __init__(self, name: str, dim: int, hidden: int):
+    def __init__(self, name: str, dim: int, hidden: int, gate_bank: int = 0):
         super().__init__()
         if name != "aisfx":
             raise ValueError(f"unknown audio front-end {name!r}; known: {FRONTENDS[1:]}")
         self.features = AisfxFeatures()
-        self.head = FrontendHead(dim, hidden)
+        self.head = FrontendHead(dim, hidden, gate_bank=gate_bank)
 
     def forward(self, wave: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         return self.head(self.features(wave, lengths))

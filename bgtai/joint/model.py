@@ -24,6 +24,7 @@ gloss-vs-text retrieval comparison measures the input form, not the training bud
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,7 +40,7 @@ from bgtai.hub import SafeModelHubMixin
 from bgtai.joint import selection as sel
 from bgtai.joint.data import batch_lengths
 from bgtai.joint.encoders import AudioEncoder, ImageEncoder, TextEncoder
-from bgtai.joint.frontend import FRONTENDS, AudioFrontend
+from bgtai.joint.frontend import FRONTENDS, AudioFrontend, FrontendUnavailable
 from bgtai.joint.tokens import TokenVocab
 
 PAIRS = ("audio_image", "gloss_image", "audio_gloss")
@@ -73,6 +74,10 @@ class JointConfig:
         Weight of the head's output in the clip embedding (0-1), set after training: less
         than 1 keeps more of the tower's loudness and pitch cues that the sliders move,
         at some cost in what the front-end adds (chosen on val; docs/real_sounds.md).
+    frontend_gate : int
+        World sounds in the bank of the head's gate (0: no gate). With a gate, the head's
+        output is weighted by how far a sound is from the world's own sounds
+        (:class:`bgtai.joint.frontend.FrontendHead`), so that they keep the tower's embedding.
     """
 
     vocab: list[str] = field(default_factory=lambda: ["<unk-world>"])
@@ -88,6 +93,7 @@ class JointConfig:
     audio_frontend: str = ""
     frontend_hidden: int = 256
     frontend_scale: float = 1.0
+    frontend_gate: int = 0
 
     def __post_init__(self):
         if self.audio_frontend not in FRONTENDS:
@@ -103,6 +109,11 @@ class JointConfig:
                 or not 0.0 <= scale <= 1.0):
             raise ValueError(f"JointConfig.frontend_scale must be a number in [0, 1], "
                              f"got {scale!r}")
+        gate = self.frontend_gate
+        if not isinstance(gate, int) or isinstance(gate, bool) or gate < 0:
+            raise ValueError(f"JointConfig.frontend_gate must be an int >= 0, got {gate!r}")
+        if self.frontend_gate and not self.audio_frontend:
+            raise ValueError("JointConfig.frontend_gate needs an audio_frontend")
         if not 32 <= self.image_size <= 128:
             raise ValueError(f"JointConfig.image_size must be 32-128, got {self.image_size}")
 
@@ -197,8 +208,22 @@ class JointModel(nn.Module, SafeModelHubMixin, library_name="bgtai",
         self.config = c = config
         self.vocab = TokenVocab(c.vocab)
         self.audio = AudioEncoder(width=c.audio_width, layers=c.audio_layers, out_dim=c.dim)
-        self.frontend = (AudioFrontend(c.audio_frontend, c.dim, c.frontend_hidden)
-                         if c.audio_frontend else None)
+        self.frontend = None
+        self.frontend_missing = ""
+        """Why the config's front-end is not there (its package is not installed), or ``""``."""
+        if c.audio_frontend:
+            try:
+                self.frontend = AudioFrontend(c.audio_frontend, c.dim, c.frontend_hidden,
+                                              gate_bank=c.frontend_gate)
+            except FrontendUnavailable as err:
+                if not c.frontend_gate:
+                    raise
+                # A gated front-end only corrects real recordings (world sounds keep the
+                # tower's embedding), so the tower alone still serves: Hugging Face Spaces
+                # cannot install aiSFX (its metadata pins numpy 1.23; requirements-nodeps.txt).
+                self.frontend_missing = str(err)
+                warnings.warn(f"{err}; without it, real recordings are heard by the audio "
+                              "tower alone", stacklevel=2)
         self.image = ImageEncoder(c.image_size, tuple(c.image_widths), c.dim)
         self.text = TextEncoder(len(self.vocab), c.text_width, c.text_layers, c.heads, c.dim)
         self.log_scales = nn.Parameter(torch.full((len(PAIRS),), math.log(1 / 0.07)))
@@ -206,6 +231,23 @@ class JointModel(nn.Module, SafeModelHubMixin, library_name="bgtai",
         self.dsnet = DSNet(DSNetConfig(d_in_short=c.dim, d_in_long=c.dim, d_model=c.dsnet_width,
                                        layers=1, heads=4, pair_channels=8, conv_channels=16,
                                        conv_layers=2))
+
+    @classmethod
+    def _load_as_safetensor(cls, model, model_file, map_location, strict):
+        if not model.frontend_missing:
+            return super()._load_as_safetensor(model, model_file, map_location, strict)
+        from safetensors.torch import load_file
+
+        state = {k: v for k, v in load_file(model_file, device=str(map_location)).items()
+                 if not k.startswith("frontend.")}
+        model.load_state_dict(state, strict=True)  # every other weight, strictly
+        return model.eval()
+
+    def _save_pretrained(self, save_directory) -> None:
+        if self.frontend_missing:  # the head's weights are not here to save
+            raise ValueError(f"cannot save a joint model whose front-end did not load: "
+                             f"{self.frontend_missing}")
+        super()._save_pretrained(save_directory)
 
     # ------------------------------------------------------------------ embeddings
     def embed_audio(self, wave: torch.Tensor, lengths: torch.Tensor | None = None,
