@@ -57,7 +57,11 @@ pictures of whatever they resemble most.
 UNFAMILIAR = ("This sound is probably **not one of the world's 11 kinds** (open-set score "
               "{score:.2f}, below {threshold:.2f}), so the picture shows whatever it resembles "
               "most. The check is imperfect: it was tuned on a small set of real recordings, and "
-              "it also turns away about half of real recordings of the world's own kinds.")
+              "it also turns away about a third of real recordings of the world's own kinds.")
+NO_FRONTEND = ("Real recordings are heard by the audio tower alone here: the pretrained "
+               "front-end that corrects it for real rooms, microphones and sources is not "
+               "installed ({why}), so real sounds are recognised less often; the world's own "
+               "sounds are heard as usual.")
 UNCALIBRATED = ("This joint model has no open-set calibration (`open_set.json`), so the app "
                 "cannot tell whether the sound is one of the world's.")
 
@@ -104,7 +108,8 @@ def make_image(sound, gain_db: float, semitones: float, mix_image, mix_weight: f
     out = sound_to_image()(sound, gain_db=gain_db, semitones=semitones, mix_image=mix_image,
                            mix_weight=mix_weight, seed=int(seed or 0), steps=int(steps))
     listen = sound_to_image().listener
-    heard = heard_markdown(out, listen.calibration if listen else None)
+    heard = heard_markdown(out, listen.calibration if listen else None,
+                           listen.model.frontend_missing if listen else "")
     return (_enlarged(out.image), "\n\n".join(filter(None, [heard, caption_markdown(out)])),
             _pcm16(out.wave), edit_figure(out.original, out.wave, SAMPLE_RATE))
 
@@ -116,9 +121,12 @@ def example_image(sound):
     return *make_image(sound, 0.0, 0.0, None, 0.0, 0, DEFAULT_STEPS), 0, 0
 
 
-def heard_markdown(out: GenerationResult, calibration: OpenSetCalibration | None) -> str:
+def heard_markdown(out: GenerationResult, calibration: OpenSetCalibration | None,
+                   frontend_missing: str = "") -> str:
     """What the model heard, for the visitor: the class, how sure, a note when the sound is
-    probably not one of the world's, and how far each slider moves the picture."""
+    probably not one of the world's or when the joint model's front-end is not installed
+    (``frontend_missing``, :attr:`bgtai.joint.model.JointModel.frontend_missing`), and how far
+    each slider moves the picture."""
     heard = out.heard
     if heard is None:  # a pipeline without a listener (the pretrained profile)
         return ""
@@ -127,6 +135,8 @@ def heard_markdown(out: GenerationResult, calibration: OpenSetCalibration | None
         text += "\n\n" + UNCALIBRATED
     elif not heard.known:
         text += "\n\n" + UNFAMILIAR.format(score=heard.score, threshold=calibration.threshold)
+    if frontend_missing:
+        text += "\n\n" + NO_FRONTEND.format(why=frontend_missing)
     gain, shift = out.world_range.gain_db, out.world_range.semitones
     pitch = (f"the frequency slider from {shift[0]:+.1f} to {shift[1]:+.1f} semitones"
              if shift != (0.0, 0.0) else f"not the frequency slider (a {heard.cls} has one colour)")

@@ -400,3 +400,15 @@ def test_the_recogniser_is_prepared_at_start_and_a_failure_only_reported(monkeyp
     monkeypatch.setattr(cli, "model_folder", unwritable)
     cli.prepare_recogniser()  # no exception: the app starts, the first speech request explains
     assert "not ready: could not build it" in capsys.readouterr().err
+
+
+def test_the_heard_line_says_when_the_front_end_is_not_installed():
+    from types import SimpleNamespace
+
+    from app.tab_image import heard_markdown
+
+    out = SimpleNamespace(heard=SimpleNamespace(cls="bell", confidence=0.9, known=True, score=0.95),
+                          world_range=SimpleNamespace(gain_db=(-6.0, 6.0), semitones=(-2.0, 2.0)))
+    assert "tower alone" not in heard_markdown(out, None)
+    note = heard_markdown(out, None, "pip install --no-deps aisfx==0.1.2")
+    assert "tower alone" in note and "aisfx==0.1.2" in note and "**Heard:** bell" in note
