@@ -47,9 +47,9 @@ LIMITS = f"""
   fewer through a bad microphone or a noisy room, and it shows what it heard so you can tell;
 - **recognise real sounds**: a dog, a car or music is drawn as whichever of the world's
   eleven sounds it is closest to, not as a dog, a car or a band (it says so when it can tell),
-  and about a third of the real recordings even of its own eleven kinds are heard as the wrong
-  kind (real drums, snaps, bells and birds mostly right; claps and clicks about half the time;
-  real whistles and bees wrong);
+  and about a quarter of the real recordings even of its own eleven kinds are heard as the
+  wrong kind (real drums, snaps, bells, birds and hisses mostly right; claps and clicks less
+  often; real whistles and bees wrong);
 - **use your photos**: it has only seen its own small drawings, so mixing with a photo gives
   an unpredictable picture;
 - **gloss unusual English as well as the rules do**: on real parliament sentences the model
