@@ -1,8 +1,10 @@
 """Speed and memory of the embedded sound-to-image pipeline on the CPU.
 
-Run ``python -m benchmarks.generation [--json PATH] [--model DIR] [--repeats 10]``. It loads the
-whole embedded pipeline (decoder, audio and gloss encoders, world classifier), then times complete
-calls ``pipe(sound, gain_db=..., semitones=...)`` (edit, embed, decode one 64x64 image at the
+Run ``python -m benchmarks.generation [--json PATH] [--model DIR] [--audio FILE] [--repeats 10]``.
+It loads the whole embedded pipeline (decoder, audio and gloss encoders, world classifier), then
+times complete calls ``pipe(sound, gain_db=..., semitones=...)`` on a world test sound or on
+``--audio`` (a real recording costs more: the steering of :mod:`bgtai.generate.steering` embeds
+it a second time and measures it) (edit, embed, decode one 64x64 image at the
 default number of steps and candidates), the same with a single candidate (no re-ranking: the
 ratio is what re-ranking costs) and the decoder alone, and reports the medians, plus the peak
 resident memory of the process (``ru_maxrss``: Python, torch and every model, i.e. what the app needs).
@@ -25,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bgtai.audio import SAMPLE_RATE, load_audio
 from bgtai.data.world import WorldDataset
 from bgtai.generate.pipeline import DEFAULT_CHECKPOINT, SoundToImage
 
@@ -48,13 +51,19 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", type=Path, help="write the results here")
     ap.add_argument("--model", type=Path, default=DEFAULT_CHECKPOINT)
+    ap.add_argument("--audio", type=Path, default=None,
+                    help="time this recording (any format libsndfile reads) instead of a world "
+                         "sound")
     ap.add_argument("--repeats", type=int, default=10)
     args = ap.parse_args(argv)
     if args.repeats < 1:
         ap.error("--repeats must be at least 1")
     torch.set_num_threads(THREADS)
     pipe = SoundToImage.from_pretrained(args.model)
-    _, wave, _ = WorldDataset("test", 1, kind="event").event(0)
+    if args.audio is None:
+        _, wave, _ = WorldDataset("test", 1, kind="event").event(0)
+    else:
+        wave = load_audio(args.audio)
     emb = pipe.backend.embed_audio([wave])
     seeds = iter(range(10**6))
 
@@ -79,6 +88,8 @@ def main(argv=None) -> dict:
         "load_average_1min": os.getloadavg()[0],
         "cpu_count": os.cpu_count(),
         "decoder_parameters": sum(p.numel() for p in pipe.backend.decoder.parameters()),
+        "sound": "world test sound 0" if args.audio is None else str(args.audio),
+        "sound_seconds": len(wave) / SAMPLE_RATE,
     }
     print(json.dumps(data, indent=1))
     if args.json:

@@ -36,6 +36,23 @@ def test_a_ragged_batch_gives_each_item_its_own_features(features):
     assert not torch.allclose(alone[0], alone[1])
 
 
+def test_the_same_batch_again_is_read_once(features):
+    net = features._net[0]
+    calls = []
+    features._net = (lambda blocks: calls.append(len(blocks)) or net(blocks),)
+    try:
+        wave = torch.randn(2, 20000, generator=torch.Generator().manual_seed(1)) * 0.1
+        first = features(wave)
+        again = features(wave.clone())
+        assert len(calls) == 1
+        torch.testing.assert_close(again, first)
+        features(wave[:1])  # another batch is read again
+        features(wave, torch.tensor([20000, 15000]))  # as are other lengths
+        assert len(calls) == 3
+    finally:
+        features._net = (net,)
+
+
 def test_features_ignore_the_level_but_not_the_sound(features):
     t = torch.arange(16000) / 16000
     tone = 0.3 * torch.sin(2 * torch.pi * 440 * t)
@@ -144,6 +161,19 @@ def test_the_gate_closes_for_world_sounds_and_opens_for_real_recordings():
         head.fit_gate(world[:50], world[100:200], real)
     with pytest.raises(ValueError, match="no further"):
         head.fit_gate(world[:100], world[100:200], world[200:])
+
+
+def test_the_joint_models_real_weight_is_its_front_ends_gate():
+    wave = torch.randn(2, 12000) * 0.05
+    for config in (_config(), _config(audio_frontend="aisfx")):  # no gate: every sound is world
+        torch.testing.assert_close(JointModel(config).eval().real_weight(wave), torch.zeros(2))
+    gated = JointModel(_config(audio_frontend="aisfx", frontend_gate=8)).eval()
+    head = gated.frontend.head
+    with torch.no_grad():
+        head.world_bank.copy_(F.normalize(torch.randn(8, head.feature_mean.numel()), dim=-1))
+        head.gate_range.copy_(torch.tensor([0.5, 1.0]))
+        expected = head.gate_weight(gated.frontend.features(wave))
+    torch.testing.assert_close(gated.real_weight(wave), expected)
 
 
 def test_a_gate_needs_a_frontend_and_a_gated_head_saves_it(tmp_path):

@@ -397,6 +397,11 @@ def test_trainer_on_the_joint_space(tmp_path, monkeypatch):
     spec = json.loads((tmp_path / "g" / "pipeline.json").read_text())
     assert spec["count_probe"] == "count_probe"
     assert SoundToImage.from_pretrained(tmp_path / "g").count_probe.config.dim == 16
+    steering = main(["--steering", "--output-dir", str(tmp_path / "g"), "--n-train", "80",
+                     "--n-val", "40"])
+    assert steering["val_gate_open_frac"] == 0  # no gated front-end: every sound is the world's
+    assert json.loads((tmp_path / "g" / "pipeline.json").read_text())["steering"] == "steering"
+    assert SoundToImage.from_pretrained(tmp_path / "g").backend.embedder.steering.config.dim == 16
     # the evaluation asks the probe unless told to re-rank by the embeddings alone
     from train.evaluate import main as evaluate
 

@@ -10,7 +10,9 @@ Two stages, each its own run folder (resume, TensorBoard logs, ``metrics.json``)
 
 ``--assemble`` copies both into one pipeline folder; ``--count-probe`` then fits that folder's
 count probe (:mod:`bgtai.generate.counting`, a logistic regression on its image embeddings of
-train pictures, seconds on a CPU).
+train pictures, seconds on a CPU) and ``--steering`` its steering for real recordings
+(:mod:`bgtai.generate.steering`, least squares on its audio embeddings of train sounds, a few
+minutes on a CPU).
 
 The image embedding is the UniBriVL joint space with ``--joint`` (the bundled generator) or the
 world attribute embedding without it; see ``docs/generation.md``. The bundled
@@ -25,6 +27,8 @@ GPU, the maps on the CPU, then one folder::
     python -m train.train_generator --assemble runs/gen_decoder2 runs/gen_mapper --joint assets/joint \
         --output-dir assets/generator --decoder-dtype float16 --guidance-scale 3
     python -m train.train_generator --count-probe --output-dir assets/generator --n-train 3000 \
+        --n-val 300
+    python -m train.train_generator --steering --output-dir assets/generator --n-train 2000 \
         --n-val 300
 
 ``--max-minutes`` fits a run into a time slot (a lent GPU's): the step count is cut once the
@@ -58,6 +62,7 @@ from bgtai.generate.counting import CountProbe
 from bgtai.generate.embedders import JointEmbedder, pad_waves
 from bgtai.generate.mapping import EmbeddingMapper, MapperConfig
 from bgtai.generate.pipeline import SoundToImage, check_candidates
+from bgtai.generate.steering import Steering
 from bgtai.generate.unet import DecoderConfig, ImageDecoder, images_to_patches
 from bgtai.readers import load_world_classifier
 from train.common import (
@@ -114,6 +119,10 @@ def parse_args(argv=None):
     p.add_argument("--count-probe", action="store_true",
                    help="fit the count probe of the assembled joint-space pipeline in --output-dir "
                         "on --n-train world train pictures (checked on --n-val val pictures and "
+                        "sounds) and name it in its pipeline.json")
+    p.add_argument("--steering", action="store_true",
+                   help="fit the steering for real recordings of the joint-space pipeline in "
+                        "--output-dir on --n-train world train sounds (checked on --n-val val "
                         "sounds) and name it in its pipeline.json")
     return p.parse_args(argv)
 
@@ -356,14 +365,56 @@ def fit_count_probe(folder: Path, n_train: int, n_val: int, seed: int = 0) -> di
     return metrics
 
 
+@torch.no_grad()
+def fit_steering(folder: Path, n_train: int, n_val: int, seed: int = 0) -> dict[str, float]:
+    """Fit ``folder``'s :class:`~bgtai.generate.steering.Steering` on the pipeline's own audio
+    embeddings of ``n_train`` world train sounds (unsteered), save it as ``steering/`` and name
+    it in ``pipeline.json``; returns the directions' lengths, their cosines to those fitted on
+    ``n_val`` val sounds (how well the sounds pin them down), and how many of those sounds the
+    front-end's gate opens for."""
+    pipe = SoundToImage.from_pretrained(folder)
+    embedder = pipe.backend.embedder
+    if not isinstance(embedder, JointEmbedder):
+        raise ValueError(f"{folder} is not a joint-space pipeline: the steering reads its "
+                         "audio embeddings")
+    embedder.steering = None
+
+    def world(split: str, n: int):
+        ds = WorldDataset(split, n, seed=seed, kind="event")
+        items = [ds.event(i) for i in tqdm(range(n), desc=f"world {split}")]
+        waves = [w.astype(np.float32) for _, w, _ in items]
+        return [e for e, _, _ in items], waves, embed_in_batches(waves, embedder.embed_audio,
+                                                                 batch=64)
+
+    events, _, embeddings = world("train", n_train)
+    steering = Steering.fit(embeddings, events)
+    val_events, val_waves, val_embeddings = world("val", n_val)
+    check = Steering.fit(val_embeddings, val_events)  # the directions again, from other sounds
+    weights = torch.cat([embedder.joint.real_weight(*pad_waves(val_waves[i:i + 64]))
+                         for i in range(0, n_val, 64)])
+    metrics = {f"{name}_{key}": value for name in ("loudness", "octave") for key, value in (
+        ("norm", float(getattr(steering, name).norm())),
+        ("val_cosine", float(F.cosine_similarity(getattr(steering, name),
+                                                 getattr(check, name), dim=0))))}
+    metrics |= {"val_gate_open_frac": float((weights > 0).float().mean()),
+                "n_train": n_train, "n_val": n_val}
+    steering.save_pretrained(folder / "steering")
+    write_metrics(folder / "steering" / "metrics.json", metrics)
+    spec = json.loads((folder / "pipeline.json").read_text())
+    spec["steering"] = "steering"
+    (folder / "pipeline.json").write_text(json.dumps(spec, indent=2) + "\n")
+    return metrics
+
+
 def main(argv=None) -> dict[str, float]:
     args = parse_args(argv)
     if args.assemble:
         assemble(*args.assemble, args.output_dir, args.joint, args.decoder_dtype, args.guidance_scale,
                  args.candidates)
         return {}
-    if args.count_probe:
-        metrics = fit_count_probe(args.output_dir, args.n_train, args.n_val, args.seed)
+    if args.count_probe or args.steering:
+        fit = fit_count_probe if args.count_probe else fit_steering
+        metrics = fit(args.output_dir, args.n_train, args.n_val, args.seed)
         print(json.dumps(metrics))
         return metrics
     accelerator, progress = make_accelerator(args, f"generator_{args.stage}")

@@ -16,6 +16,7 @@ import torch
 
 from bgtai.data.events import CLASSES
 from bgtai.generate.mapping import EmbeddingMapper
+from bgtai.generate.steering import Steering
 from bgtai.readers.image import to_uint8_batch
 
 
@@ -73,9 +74,14 @@ class JointEmbedder:
     decoder is then trained on); audio and gloss embeddings go through their own
     :class:`EmbeddingMapper`, trained on paired data to land on the paired image's embedding:
     InfoNCE aligns directions and leaves a modality gap that the decoder would see otherwise.
+
+    With a :class:`~bgtai.generate.steering.Steering`, the audio embeddings of sounds that the
+    joint model's front-end gate calls real follow their measured level and pitch shift instead
+    of the tower's reading (:mod:`bgtai.generate.steering`).
     """
 
-    def __init__(self, joint, audio_mapper: EmbeddingMapper, gloss_mapper: EmbeddingMapper):
+    def __init__(self, joint, audio_mapper: EmbeddingMapper, gloss_mapper: EmbeddingMapper,
+                 steering: Steering | None = None):
         self.joint = joint.eval()
         self.dim = int(joint.config.dim)
         for name, m in (("audio", audio_mapper), ("gloss", gloss_mapper)):
@@ -83,6 +89,10 @@ class JointEmbedder:
                 raise ValueError(f"the {name} mapper maps {m.config.in_dim} -> {m.config.out_dim}, "
                                  f"the joint space has {self.dim} dimensions")
         self.audio_mapper, self.gloss_mapper = audio_mapper.eval(), gloss_mapper.eval()
+        if steering is not None and steering.config.dim != self.dim:
+            raise ValueError(f"the steering's directions have {steering.config.dim} dimensions, "
+                             f"the decoder's space has {self.dim}")
+        self.steering = steering
 
     @torch.no_grad()
     def embed_images(self, images) -> torch.Tensor:
@@ -123,7 +133,23 @@ class JointEmbedder:
     @torch.no_grad()
     def embed_audio(self, waves: list[np.ndarray],
                     recorded: list[np.ndarray] | None = None) -> torch.Tensor:
-        return self.audio_mapper(self.audio_embeddings(waves, recorded))
+        embedded = self.audio_mapper(self.audio_embeddings(waves, recorded))
+        if self.steering is None:
+            return embedded
+        recorded = waves if recorded is None else recorded
+        device = next(self.joint.parameters()).device
+        weight = self.joint.real_weight(*(t.to(device) for t in pad_waves(recorded)))
+        real = torch.nonzero(weight > 0).flatten().tolist()
+        if not real:  # world sounds keep their embedding
+            return embedded
+        kept = [recorded[i] for i in real]
+        at_reference = self.audio_mapper(self.audio_embeddings(
+            [self.steering.at_reference(w) for w in kept], kept))
+        positions, semitones = torch.tensor(
+            [self.steering.measure(waves[i], recorded[i]) for i in real], device=device).T
+        embedded[real] = self.steering(embedded[real], at_reference, positions, semitones,
+                                       weight[real])
+        return embedded
 
     @torch.no_grad()
     def embed_gloss(self, glosses: list[str]) -> torch.Tensor:

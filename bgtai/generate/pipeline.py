@@ -38,6 +38,7 @@ from bgtai.generate.counting import CountProbe
 from bgtai.generate.edits import WorldRange, clamp_gain, clamp_semitones, edit_sound, world_range
 from bgtai.generate.embedders import JointEmbedder
 from bgtai.generate.mapping import EmbeddingMapper
+from bgtai.generate.steering import Steering
 from bgtai.generate.unet import ImageDecoder
 from bgtai.gloss import english_to_gloss
 from bgtai.gloss.speech import DEFAULT_SPEECH_PATH, gloss_speech
@@ -182,8 +183,10 @@ class SoundToImage:
         ``pipeline.json`` names the embedding space: ``"world_attributes"`` (the fallback:
         ``audio_encoder/``, ``gloss_encoder/``) or ``"joint"`` (``audio_mapper/``,
         ``gloss_mapper/`` and the path of the JointModel checkpoint, relative to the folder),
-        and optionally ``"candidates"`` (default 1) and ``"count_probe"`` (a
-        :class:`~bgtai.generate.counting.CountProbe` folder inside it).
+        and optionally ``"candidates"`` (default 1), ``"count_probe"`` (a
+        :class:`~bgtai.generate.counting.CountProbe` folder inside it) and, for the joint space,
+        ``"steering"`` (a :class:`~bgtai.generate.steering.Steering` folder inside it,
+        ``python -m train.fit_steering``).
 
         Parameters
         ----------
@@ -215,8 +218,11 @@ class SoundToImage:
             from bgtai.joint.heard import Listener, OpenSetCalibration
 
             joint = JointModel.from_pretrained(path / spec["joint"])
+            steering = (Steering.from_pretrained(path / spec["steering"]) if "steering" in spec
+                        else None)
             embedder = JointEmbedder(joint, EmbeddingMapper.from_pretrained(path / "audio_mapper"),
-                                     EmbeddingMapper.from_pretrained(path / "gloss_mapper"))
+                                     EmbeddingMapper.from_pretrained(path / "gloss_mapper"),
+                                     steering)
             try:  # the open-set calibration beside the joint checkpoint, when it has one
                 calibration = OpenSetCalibration.load(path / spec["joint"])
             except ValueError:

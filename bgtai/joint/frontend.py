@@ -79,6 +79,10 @@ class AisfxFeatures(nn.Module):
     a partial last block is dropped, as the package does). Padding of a ragged batch does not
     change any item's features. The CNN is held outside the module tree, so that it is neither
     trained nor saved with a checkpoint; :meth:`_apply` still moves it with the module.
+
+    The last batch's features are kept and given back when the same batch comes again: one
+    slider call reads the same recording up to three times (its embedding, the front-end's gate
+    and the steering of :mod:`bgtai.generate.steering`), and the CNN is most of the cost.
     """
 
     def __init__(self):
@@ -90,10 +94,12 @@ class AisfxFeatures(nn.Module):
         mel = mel / mel.sum(0, keepdim=True).clamp_min(1e-10)  # librosa's norm=1.0: unit area
         self.register_buffer("mel", mel, persistent=False)
         self.register_buffer("window", torch.hann_window(AISFX_FFT), persistent=False)
+        self._last: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
     def _apply(self, fn, recurse=True):
         super()._apply(fn, recurse)
         self._net[0]._apply(fn, recurse)
+        self._last = None
         return self
 
     def train(self, mode: bool = True):
@@ -108,6 +114,15 @@ class AisfxFeatures(nn.Module):
         if lengths is None:
             lengths = torch.full((wave.shape[0],), wave.shape[1], device=wave.device)
         lengths = lengths.to(wave.device)
+        last = self._last
+        if (last is not None and last[0].shape == wave.shape and torch.equal(last[0], wave)
+                and torch.equal(last[1], lengths)):
+            return last[2].clone()
+        features = self._features(wave, lengths)
+        self._last = (wave.clone(), lengths.clone(), features.clone())
+        return features
+
+    def _features(self, wave: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         valid = torch.arange(wave.shape[1], device=wave.device)[None, :] < lengths[:, None]
         x = wave.float() * valid
         x = x / x.abs().amax(dim=1, keepdim=True).clamp_min(1e-8)

@@ -269,6 +269,15 @@ class JointModel(nn.Module, SafeModelHubMixin, library_name="bgtai",
             clip = F.normalize(clip + self.config.frontend_scale * added, dim=-1)
         return clip, F.normalize(segments, dim=-1), mask
 
+    def real_weight(self, wave: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B,)`` front-end gate of ``(B, samples)`` 16 kHz waveforms: 0 for a sound like the
+        world's own, 1 for one as far from them as a typical real recording
+        (:meth:`~bgtai.joint.frontend.FrontendHead.gate_weight`); all 0 without a gated
+        front-end (none configured, or its package not installed)."""
+        if self.frontend is None or not self.frontend.head.gated:
+            return torch.zeros(len(wave), device=wave.device)
+        return self.frontend.head.gate_weight(self.frontend.features(wave, lengths))
+
     def embed_image(self, images: torch.Tensor) -> torch.Tensor:
         """Normalised ``(B, dim)`` embeddings of ``(B, 3, H, W)`` images (uint8 or [0, 1])."""
         return F.normalize(self.image(images), dim=-1)

@@ -2,8 +2,8 @@
 
 Signal processing only, except the class of an image (a small bundled CNN):
 
-- :mod:`bgtai.readers.audio`: pitch (Hz), loudness (dBFS, the world's definition) and the number
-  of repetitions of a sound;
+- :mod:`bgtai.readers.audio`: pitch (Hz), loudness (dBFS, the world's definition), the number
+  of repetitions of a sound and the pitch shift between two versions of one;
 - :mod:`bgtai.readers.image`: hue (deg), size (fraction of the image side) and count of objects;
 - :mod:`bgtai.readers.classifier`: :class:`WorldClassifier`, the class of the objects, and the
   fixed feature encoder behind "world-FID".
@@ -17,6 +17,7 @@ from bgtai.readers.audio import (
     read_audio,
     read_loudness,
     read_pitch,
+    read_pitch_shift,
     read_repetitions,
 )
 from bgtai.readers.classifier import WorldClassifier, WorldClassifierConfig, load_world_classifier
@@ -27,6 +28,7 @@ __all__ = [
     "read_audio",
     "read_loudness",
     "read_pitch",
+    "read_pitch_shift",
     "read_repetitions",
     "ImageReading",
     "read_count",

@@ -10,6 +10,9 @@
   if a peak near half that frequency is at least half as strong, the octave below is taken (a
   voice's 2nd harmonic can outweigh its fundamental). The result is the median over frames,
   which is the centre of a sweep that is symmetric in log-frequency.
+* **pitch shift** between two versions of one sound: the lag that best lines up their mean
+  log-power spectra on a log-frequency axis. It reads the whole spectrum, not a fundamental, so
+  it holds for sounds whose pitch :func:`read_pitch` misreads by an octave or cannot read.
 """
 
 from __future__ import annotations
@@ -93,6 +96,47 @@ def read_pitch(wave: np.ndarray, sr: int = SAMPLE_RATE) -> float:
     padded = np.concatenate([np.zeros(frame), wave, np.zeros(frame)])
     idx = (centres + frame - frame // 2)[:, None] + np.arange(frame)[None, :]
     return float(np.median(_frame_pitches(padded[idx], sr)))
+
+
+SHIFT_STEP = 0.1
+"""Resolution of :func:`read_pitch_shift` in semitones (the sliders' own step)."""
+_SHIFT_NFFT, _SHIFT_HOP = 4096, 1024
+
+
+def _log_frequency_spectrum(wave: np.ndarray, sr: int) -> np.ndarray:
+    """Mean power spectrum in dB on a log-frequency grid of :data:`SHIFT_STEP` semitones,
+    from :data:`PITCH_FMIN` to :data:`PITCH_FMAX`, standardised."""
+    if len(wave) < _SHIFT_NFFT:
+        wave = np.pad(wave, (0, _SHIFT_NFFT - len(wave)))
+    frames = np.lib.stride_tricks.sliding_window_view(wave, _SHIFT_NFFT)[::_SHIFT_HOP]
+    power = (np.abs(np.fft.rfft(frames * np.hanning(_SHIFT_NFFT), axis=1)) ** 2).mean(0)
+    grid = PITCH_FMIN * 2 ** (np.arange(0, 12 * np.log2(PITCH_FMAX / PITCH_FMIN), SHIFT_STEP) / 12)
+    freqs = np.fft.rfftfreq(_SHIFT_NFFT, 1 / sr)
+    # a floor 80 dB under the peak, so that empty bands (a shifted sound's) do not dominate
+    db = 10 * np.log10(np.interp(grid, freqs, power) + power.max() * 1e-8)
+    return (db - db.mean()) / max(db.std(), 1e-9)
+
+
+def read_pitch_shift(wave: np.ndarray, reference: np.ndarray, sr: int = SAMPLE_RATE, *,
+                     max_semitones: float = 24.0) -> float:
+    """Semitones by which ``wave`` sounds higher than ``reference`` (another version of the
+    same sound), within +-``max_semitones``, to :data:`SHIFT_STEP`.
+
+    The lag with the highest correlation between their log-frequency spectra, over the overlap
+    of the two at that lag (at least two thirds of the grid at the largest lags). Like the other
+    readers, it refuses a silent sound (``ValueError``).
+    """
+    a = _log_frequency_spectrum(_prepare(wave, sr), sr)
+    b = _log_frequency_spectrum(_prepare(reference, sr), sr)
+    max_lag = int(round(max_semitones / SHIFT_STEP))
+    best, best_lag = -np.inf, 0
+    for lag in range(-max_lag, max_lag + 1):
+        x, y = (a[lag:], b[: len(b) - lag]) if lag >= 0 else (a[:lag], b[-lag:])
+        r = float(np.corrcoef(x, y)[0, 1])
+        # ties (a flat overlap) go to the smallest shift
+        if r > best + 1e-9 or (abs(r - best) <= 1e-9 and abs(lag) < abs(best_lag)):
+            best, best_lag = r, lag
+    return best_lag * SHIFT_STEP
 
 
 def read_audio(wave: np.ndarray, sr: int = SAMPLE_RATE, *, pitched: bool = True) -> AudioReading:
