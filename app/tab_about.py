@@ -39,7 +39,9 @@ LIMITS = f"""
 - draw a picture from a sound of its little world: {", ".join(CLASSES)}.
   Louder sounds give bigger objects, higher ones other colours, repeats more objects; it says
   which of its sounds it heard, and the sliders move the picture as far as its world has such
-  sounds (the range is shown beside the picture; beyond it only the sound changes).
+  sounds (the range is shown beside the picture; beyond it only the sound changes). For a real
+  recording the picture's size follows the sound's measured level, and its colour the measured
+  pitch shift, as they would for a world sound.
 
 **It cannot (yet)**
 - **hear every word you say**: spoken English goes through a small speech recogniser

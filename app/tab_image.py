@@ -60,8 +60,9 @@ UNFAMILIAR = ("This sound is probably **not one of the world's 11 kinds** (open-
               "it also turns away about a third of real recordings of the world's own kinds.")
 NO_FRONTEND = ("Real recordings are heard by the audio tower alone here: the pretrained "
                "front-end that corrects it for real rooms, microphones and sources is not "
-               "installed ({why}), so real sounds are recognised less often; the world's own "
-               "sounds are heard as usual.")
+               "installed ({why}), so real sounds are recognised less often and their "
+               "pictures follow the sliders less reliably; the world's own sounds are heard "
+               "as usual.")
 UNCALIBRATED = ("This joint model has no open-set calibration (`open_set.json`), so the app "
                 "cannot tell whether the sound is one of the world's.")
 
