@@ -2,10 +2,10 @@
 
 Run ``python -m benchmarks.generation [--json PATH] [--model DIR] [--audio FILE] [--repeats 10]``.
 It loads the whole embedded pipeline (decoder, audio and gloss encoders, world classifier), then
-times complete calls ``pipe(sound, gain_db=..., semitones=...)`` on a world test sound or on
-``--audio`` (a real recording costs more: the steering of :mod:`bgtai.generate.steering` embeds
-it a second time and measures it) (edit, embed, decode one 64x64 image at the
-default number of steps and candidates), the same with a single candidate (no re-ranking: the
+times complete calls ``pipe(sound, gain_db=..., semitones=...)`` (edit, embed, decode one 64x64
+image at the default number of steps and candidates) on a world test sound or on ``--audio`` (a
+real recording costs more: the steering of :mod:`bgtai.generate.steering` embeds it a second
+time and measures it), the same with a single candidate (no re-ranking: the
 ratio is what re-ranking costs) and the decoder alone, and reports the medians, plus the peak
 resident memory of the process (``ru_maxrss``: Python, torch and every model, i.e. what the app needs).
 The load average is recorded too: the numbers are only comparable on an idle machine.

@@ -88,6 +88,8 @@ def test_calibration_writes_a_threshold_that_the_evaluation_uses(real_dir, tmp_p
     assert "world val sounds" in cal.chosen_on
     for key in ("dev_in_world_accept_frac", "dev_other_reject_frac", "world_val_accept_frac"):
         assert 0.0 <= m[key] <= 1.0
+        assert 0.0 <= m[f"{key}_without_frontend"] <= 1.0  # the bundle has a front-end
+    assert cal.threshold_without_frontend == m["threshold_without_frontend"]
     e = evaluate.main(["real-sounds", "--dir", str(real_dir), "--calibration", str(out),
                        "--n-sweep", "0"])
     assert e["real_in_world_accept_frac"] == m["dev_in_world_accept_frac"]

@@ -33,7 +33,7 @@ def test_scores_rank_a_sound_on_a_class_above_one_between_classes(tiny_joint_mod
     listen.scale = 10.0
     on_bell = listen.classes[CLASSES.index("bell")]  # cosines 1, 0, 0...
     between = torch.nn.functional.normalize(listen.classes.sum(dim=0), dim=0)  # 0.3 to each
-    scores = listen.scores(torch.stack([on_bell, between]))
+    scores = listen.scores(torch.stack([on_bell, between]), torch.zeros(2))
     assert set(scores) == set(SCORES)
     for name in ("max_cosine", "max_softmax", "energy"):
         assert scores[name].shape == (2,) and scores[name][0] > scores[name][1], name
@@ -41,6 +41,21 @@ def test_scores_rank_a_sound_on_a_class_above_one_between_classes(tiny_joint_mod
     assert scores["energy"][1] == pytest.approx(len(CLASSES) ** -0.5 + math.log(len(CLASSES)) / 10)
     assert scores["max_softmax"][1] == pytest.approx(1 / len(CLASSES))  # even: no class stands out
     assert ((scores["familiarity"] >= 1 / len(CLASSES)) & (scores["familiarity"] <= 1)).all()
+    # gated: the softmax for world-like sounds, the cosine for real ones, mixed by the gate
+    torch.testing.assert_close(scores["gated"], scores["max_softmax"])
+    mixed = listen.scores(torch.stack([on_bell, between]), torch.tensor([1.0, 0.25]))["gated"]
+    torch.testing.assert_close(mixed, torch.tensor([
+        1.0, 0.25 * len(CLASSES) ** -0.5 + 0.75 / len(CLASSES)]))
+
+
+def test_the_listener_reads_the_front_ends_gate(tiny_joint_model, monkeypatch):
+    listen = Listener(JointModel.from_pretrained(tiny_joint_model))
+    torch.testing.assert_close(listen.real_weights([_tone(), _tone(0.5)]), torch.zeros(2))
+    seen = []
+    monkeypatch.setattr(listen.model, "real_weight",
+                        lambda wave: seen.append(wave.shape) or torch.full((len(wave),), 0.5))
+    torch.testing.assert_close(listen.real_weights([_tone(), _tone(0.5)]), torch.full((2,), 0.5))
+    assert seen == [(1, SAMPLE_RATE), (1, SAMPLE_RATE // 2)]  # each sound alone, unpadded
 
 
 def test_threshold_separates_separable_samples_and_balances_overlap():
@@ -68,6 +83,21 @@ def test_calibration_roundtrip_and_clear_errors(tmp_path):
         OpenSetCalibration("loudness", 0.1)
     with pytest.raises(ValueError, match="finite"):
         OpenSetCalibration("max_cosine", float("nan"))
+    with pytest.raises(ValueError, match="finite"):
+        OpenSetCalibration("gated", 0.5, threshold_without_frontend=float("inf"))
+    both = OpenSetCalibration("gated", 0.5, "dev", threshold_without_frontend=0.85)
+    assert OpenSetCalibration.load(both.save(tmp_path / "both.json")) == both
+    alone = both.without_frontend()
+    assert (alone.score, alone.threshold, alone.threshold_without_frontend) == ("gated", 0.85, None)
+    assert cal.without_frontend() is cal  # no second threshold: the same calibration
+
+
+def test_a_listener_on_the_tower_alone_uses_its_own_threshold(tiny_joint_model):
+    both = OpenSetCalibration("gated", 0.5, "dev", threshold_without_frontend=0.85)
+    model = JointModel.from_pretrained(tiny_joint_model)
+    assert Listener(model, both).calibration.threshold == 0.5
+    model.frontend_missing = "aisfx is not installed"
+    assert Listener(model, both).calibration.threshold == 0.85
 
 
 def _tone(seconds=1.0, hz=440.0):

@@ -39,6 +39,8 @@ def test_the_pitch_shift_reader_on_silence_and_noise():
     with pytest.raises(ValueError, match="silent"):
         read_pitch_shift(np.zeros(SAMPLE_RATE, np.float32), noise)
     assert read_pitch_shift(noise * 3, noise) == 0.0  # a level change is no shift
+    with pytest.raises(ValueError, match="max_semitones"):
+        read_pitch_shift(noise, noise, max_semitones=40)
 
 
 def _events(n, rng):

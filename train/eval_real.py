@@ -190,9 +190,9 @@ def run(args) -> dict:
     calibration = OpenSetCalibration.load(calib_path) if (
         args.calibration is not None or calib_path.is_file()) else None
     listen = Listener(JointModel.from_pretrained(args.joint), calibration)
-    embeddings = listen.embed(waves)
-    metrics = {**zero_shot_metrics(listen.read(embeddings), folders),
-               **open_set_metrics(listen.scores(embeddings), folders, calibration)}
+    embeddings, weights = listen.embed(waves), listen.real_weights(waves)
+    metrics = {**zero_shot_metrics(listen.read(embeddings, weights), folders),
+               **open_set_metrics(listen.scores(embeddings, weights), folders, calibration)}
     if str(args.caption) != "none":
         from bgtai.caption.model import AudioCaptioner
 

@@ -186,7 +186,7 @@ class SoundToImage:
         and optionally ``"candidates"`` (default 1), ``"count_probe"`` (a
         :class:`~bgtai.generate.counting.CountProbe` folder inside it) and, for the joint space,
         ``"steering"`` (a :class:`~bgtai.generate.steering.Steering` folder inside it,
-        ``python -m train.fit_steering``).
+        ``python -m train.train_generator --steering``).
 
         Parameters
         ----------

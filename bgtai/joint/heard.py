@@ -4,7 +4,7 @@ The sound's clip embedding is compared with each class's prompt embedding ("the 
 bell", ... read as gloss, averaged per class, as ``train.evaluate joint``'s zero-shot accuracy
 does), and a softmax at the model's own learned audio-gloss scale ``s`` turns the cosines into a
 confidence. The model only knows the world's 11 classes, so every sound gets *some* class; the
-**open-set score** says whether that answer deserves belief. Four scores are computed (higher
+**open-set score** says whether that answer deserves belief. Five scores are computed (higher
 means "more like the world"):
 
 ``max_cosine``
@@ -15,7 +15,14 @@ means "more like the world"):
     ``logsumexp(s * cosines) / s`` (Liu et al.'s energy score, on the cosine scale);
 ``familiarity``
     the highest class probability of the model's attribute head (the linear class reader
-    trained on the world's sounds and pictures with the embedding).
+    trained on the world's sounds and pictures with the embedding);
+``gated``
+    ``max_cosine`` for a sound the front-end's gate calls real, ``max_softmax`` for one like
+    the world's own, mixed by the gate's weight (:meth:`JointModel.real_weight`; without a
+    gated front-end it is ``max_softmax``). The softmax is relative, so it keeps world sounds
+    that sit far from every prompt (sustained sounds repeated 4-5 times); among real
+    recordings the absolute cosine tells the world's kinds from other sounds better
+    (docs/real_sounds.md).
 
 An :class:`OpenSetCalibration` (``open_set.json`` beside the joint checkpoint, written by
 ``python -m train.calibrate_open_set`` from a real-sound dev set) names the score and its
@@ -37,7 +44,7 @@ from bgtai.data.events import CLASSES
 from bgtai.data.language import class_prompts
 from bgtai.joint.model import PAIRS, JointModel
 
-SCORES = ("max_cosine", "max_softmax", "energy", "familiarity")
+SCORES = ("max_cosine", "max_softmax", "energy", "familiarity", "gated")
 CALIBRATION_FILE = "open_set.json"
 DEFAULT_JOINT = Path(__file__).resolve().parents[2] / "assets" / "joint"
 
@@ -82,17 +89,30 @@ class OpenSetCalibration:
         Sounds scoring at least this are called the world's.
     chosen_on : str
         The data that chose ``score`` and ``threshold`` (a dev set, never a test set).
+    threshold_without_frontend : float, optional
+        The threshold for the same model running on its audio tower alone, where its
+        front-end's package is not installed (:attr:`JointModel.frontend_missing`), chosen on
+        the same data; :class:`Listener` uses it there.
     """
 
     score: str
     threshold: float
     chosen_on: str = ""
+    threshold_without_frontend: float | None = None
 
     def __post_init__(self):
         if self.score not in SCORES:
             raise ValueError(f"unknown open-set score {self.score!r}; expected one of {SCORES}")
-        if not np.isfinite(self.threshold):
-            raise ValueError(f"the open-set threshold must be finite, got {self.threshold!r}")
+        for value in (self.threshold, self.threshold_without_frontend):
+            if value is not None and not np.isfinite(value):
+                raise ValueError(f"the open-set threshold must be finite, got {value!r}")
+
+    def without_frontend(self) -> OpenSetCalibration:
+        """The calibration of the model on its tower alone (this one when it has none)."""
+        if self.threshold_without_frontend is None:
+            return self
+        return OpenSetCalibration(self.score, self.threshold_without_frontend,
+                                  f"{self.chosen_on} (the audio tower alone)")
 
     def save(self, path: str | Path) -> Path:
         """Write as JSON (a folder gets :data:`CALIBRATION_FILE` inside it)."""
@@ -113,7 +133,9 @@ class OpenSetCalibration:
                              "`python -m train.calibrate_open_set`")
         try:
             spec = json.loads(path.read_text())
-            return cls(spec["score"], float(spec["threshold"]), spec.get("chosen_on", ""))
+            alone = spec.get("threshold_without_frontend")
+            return cls(spec["score"], float(spec["threshold"]), spec.get("chosen_on", ""),
+                       None if alone is None else float(alone))
         except (json.JSONDecodeError, KeyError, TypeError) as err:
             raise ValueError(f"{path} is not an open-set calibration ({err})") from None
 
@@ -156,6 +178,8 @@ class Listener:
 
     def __init__(self, model: JointModel, calibration: OpenSetCalibration | None = None):
         self.model = model.eval()
+        if calibration is not None and model.frontend_missing:
+            calibration = calibration.without_frontend()
         self.calibration = calibration
         self.classes = class_embeddings(model)
         self.scale = audio_gloss_scale(model)
@@ -174,29 +198,41 @@ class Listener:
         return torch.stack([self.model.embed_waveform(w) for w in waves])
 
     @torch.no_grad()
-    def scores(self, embeddings: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every open-set score of :data:`SCORES`, each ``(B,)`` on the CPU."""
+    def real_weights(self, waves: list[np.ndarray]) -> torch.Tensor:
+        """``(B,)`` front-end gate of mono 16 kHz waves (:meth:`JointModel.real_weight`)."""
+        device = self.model.log_scales.device
+        return torch.cat([self.model.real_weight(torch.from_numpy(
+            np.ascontiguousarray(w, dtype=np.float32))[None].to(device)) for w in waves]).cpu()
+
+    @torch.no_grad()
+    def scores(self, embeddings: torch.Tensor, real_weights: torch.Tensor
+               ) -> dict[str, torch.Tensor]:
+        """Every open-set score of :data:`SCORES` of :meth:`embed`'s and :meth:`real_weights`'
+        outputs, each ``(B,)`` on the CPU."""
         cosines = embeddings.cpu() @ self.classes.T
         logits = self.scale * cosines
         head = self.model.attributes.classes(embeddings)
-        return {"max_cosine": cosines.amax(dim=1),
-                "max_softmax": logits.softmax(dim=1).amax(dim=1),
-                "energy": torch.logsumexp(logits, dim=1) / self.scale,
-                "familiarity": head.softmax(dim=1).amax(dim=1).cpu()}
+        out = {"max_cosine": cosines.amax(dim=1),
+               "max_softmax": logits.softmax(dim=1).amax(dim=1),
+               "energy": torch.logsumexp(logits, dim=1) / self.scale,
+               "familiarity": head.softmax(dim=1).amax(dim=1).cpu()}
+        w = real_weights.cpu()
+        out["gated"] = w * out["max_cosine"] + (1 - w) * out["max_softmax"]
+        return out
 
     def hear(self, waves: list[np.ndarray]) -> list[Heard]:
         """What the model hears in each mono 16 kHz wave (``ValueError`` on bad audio)."""
-        return self.read(self.embed(waves))
+        return self.read(self.embed(waves), self.real_weights(waves))
 
     @torch.no_grad()
-    def read(self, embeddings: torch.Tensor) -> list[Heard]:
-        """:class:`Heard` of each row of :meth:`embed`'s output."""
+    def read(self, embeddings: torch.Tensor, real_weights: torch.Tensor) -> list[Heard]:
+        """:class:`Heard` of each row of :meth:`embed`'s output (with :meth:`real_weights`')."""
         probs = (self.scale * embeddings.cpu() @ self.classes.T).softmax(dim=1)
         n = len(embeddings)
         if self.calibration is None:
             scores, known = [float("nan")] * n, [None] * n
         else:
-            s = self.scores(embeddings)[self.calibration.score]
+            s = self.scores(embeddings, real_weights)[self.calibration.score]
             scores, known = s.tolist(), (s >= self.calibration.threshold).tolist()
         best = probs.argmax(dim=1).tolist()
         return [Heard(CLASSES[b], float(p[b]), dict(zip(CLASSES, p.tolist())), s, k)

@@ -126,6 +126,8 @@ def read_pitch_shift(wave: np.ndarray, reference: np.ndarray, sr: int = SAMPLE_R
     of the two at that lag (at least two thirds of the grid at the largest lags). Like the other
     readers, it refuses a silent sound (``ValueError``).
     """
+    if not 0 < max_semitones <= 24:
+        raise ValueError(f"max_semitones must be in (0, 24], got {max_semitones}")
     a = _log_frequency_spectrum(_prepare(wave, sr), sr)
     b = _log_frequency_spectrum(_prepare(reference, sr), sr)
     max_lag = int(round(max_semitones / SHIFT_STEP))
