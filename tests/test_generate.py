@@ -402,6 +402,10 @@ def test_trainer_on_the_joint_space(tmp_path, monkeypatch):
     assert steering["val_gate_open_frac"] == 0  # no gated front-end: every sound is the world's
     assert json.loads((tmp_path / "g" / "pipeline.json").read_text())["steering"] == "steering"
     assert SoundToImage.from_pretrained(tmp_path / "g").backend.embedder.steering.config.dim == 16
+    (tmp_path / "g" / "steering" / "model.safetensors").write_bytes(b"stale")  # cannot load
+    again = main(["--steering", "--output-dir", str(tmp_path / "g"), "--n-train", "80",
+                  "--n-val", "40"])
+    assert again == steering  # refitted from the unsteered pipeline, the same sounds
     # the evaluation asks the probe unless told to re-rank by the embeddings alone
     from train.evaluate import main as evaluate
 

@@ -371,13 +371,18 @@ def fit_steering(folder: Path, n_train: int, n_val: int, seed: int = 0) -> dict[
     embeddings of ``n_train`` world train sounds (unsteered), save it as ``steering/`` and name
     it in ``pipeline.json``; returns the directions' lengths, their cosines to those fitted on
     ``n_val`` val sounds (how well the sounds pin them down), and how many of those sounds the
-    front-end's gate opens for."""
+    front-end's gate opens for. A steering already named in ``pipeline.json`` is set aside
+    first (the fit reads unsteered embeddings, and an old one need not even load); until the new
+    one is saved, the folder is a valid pipeline without steering."""
+    manifest = folder / "pipeline.json"
+    spec = json.loads(manifest.read_text()) if manifest.is_file() else {}
+    if spec.pop("steering", None) is not None:
+        manifest.write_text(json.dumps(spec, indent=2) + "\n")
     pipe = SoundToImage.from_pretrained(folder)
     embedder = pipe.backend.embedder
     if not isinstance(embedder, JointEmbedder):
         raise ValueError(f"{folder} is not a joint-space pipeline: the steering reads its "
                          "audio embeddings")
-    embedder.steering = None
 
     def world(split: str, n: int):
         ds = WorldDataset(split, n, seed=seed, kind="event")
@@ -400,9 +405,8 @@ def fit_steering(folder: Path, n_train: int, n_val: int, seed: int = 0) -> dict[
                 "n_train": n_train, "n_val": n_val}
     steering.save_pretrained(folder / "steering")
     write_metrics(folder / "steering" / "metrics.json", metrics)
-    spec = json.loads((folder / "pipeline.json").read_text())
     spec["steering"] = "steering"
-    (folder / "pipeline.json").write_text(json.dumps(spec, indent=2) + "\n")
+    manifest.write_text(json.dumps(spec, indent=2) + "\n")
     return metrics
 
 
