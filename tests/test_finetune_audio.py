@@ -108,41 +108,6 @@ def test_training_the_head_needs_a_frontend(tiny_joint):
         finetune_audio.AudioFinetune(str(tiny_joint), {}, train="frontend")
 
 
-def test_the_loudness_term_reads_the_teachers_loudness_direction(tiny_joint):
-    module = finetune_audio.AudioFinetune(str(tiny_joint), {
-        "consistency": 1.0, "class_world": 1.0, "class_real": 1.0, "outlier": 1.0,
-        "loudness": 1.0}).train()
-    torch.manual_seed(0)
-    base = torch.randn(24, 8000)
-    base = base / base.pow(2).mean(1, keepdim=True).sqrt()  # unit RMS
-    levels = torch.linspace(-45.0, -10.0, 24)
-    r2 = module.fit_loudness(list(base * 10 ** (levels[:, None] / 20)), levels)
-    assert 0.5 < r2 <= 1.0  # the tiny random tower still sees level
-    assert module.loudness_line.abs().sum() > 0
-    wave, world = base[:2] * 10 ** (-20.0 / 20), base[2:4] * 10 ** (-40.0 / 20)
-    batch = {"clean": world, "noisy": world, "class": torch.tensor([0, 1]), "real": wave,
-             "real_class": torch.tensor([0, -1])}
-    with torch.no_grad():
-        read = (module.teacher.embed_audio(wave)[0] @ module.loudness_line[:-1]
-                + module.loudness_line[-1])
-        right = module({**batch, "real_db": read})["loudness"]
-        wrong = module({**batch, "real_db": read + 20.0})["loudness"]
-    assert float(right) == pytest.approx(0.0, abs=1e-6)  # student = teacher at the start
-    assert float(wrong) == pytest.approx((20.0 / module.loudness_spread) ** 2, rel=1e-4)
-
-
-def test_training_with_the_loudness_term(tiny_joint, real_dir, tmp_path):
-    metrics = finetune_audio.main([
-        "--output-dir", str(tmp_path / "run"), "--init", str(tiny_joint), "--real-dir",
-        str(real_dir), "--cpu", "--n-events", "8", "--batch-size", "4", "--epochs", "1",
-        "--warmup-steps", "1", "--loudness-weight", "1", "--loudness-items", "8"])
-    assert metrics["step"] == 2 and np.isfinite(metrics["loss/loudness"])
-    with pytest.raises(ValueError, match="--real-dir"):
-        finetune_audio.main(["--output-dir", str(tmp_path / "none"), "--init", str(tiny_joint),
-                             "--cpu", "--n-events", "8", "--batch-size", "4",
-                             "--loudness-weight", "1"])
-
-
 def test_a_gated_head_is_set_before_training_and_then_held(tiny_joint, real_dir, tmp_path,
                                                           monkeypatch):
     from bgtai.joint.frontend import FrontendHead

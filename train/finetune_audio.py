@@ -18,12 +18,7 @@ step takes ``--batch-size`` world train events and as many real labelled recordi
   the time);
 * **outliers** (``--outlier-weight``): real recordings from ``DIR/other/`` are pushed towards
   a uniform class distribution (outlier exposure), so that the softmax confidence the open-set
-  check reads is low for them;
-* **loudness** (``--loudness-weight``, off by default): a real recording's level (drawn in the
-  world's loudness range) should read as that level along the teacher's own loudness direction
-  (a least-squares line from clip embeddings to dBFS, fitted on the teacher's embeddings of
-  world train sounds before training), so that the volume slider moves the picture of a real
-  sound as it does a world sound's.
+  check reads is low for them.
 
 ``--frontend aisfx`` gives the student a frozen pretrained front-end (:mod:`bgtai.joint.frontend`)
 whose head starts at zero, so the student starts as the teacher; ``--train`` says what learns:
@@ -86,10 +81,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--consistency-weight", type=float, default=4.0)
     p.add_argument("--class-weight", type=float, default=1.0)
     p.add_argument("--outlier-weight", type=float, default=0.5)
-    p.add_argument("--loudness-weight", type=float, default=0.0,
-                   help="weight of the real recordings' loudness term (module docstring)")
-    p.add_argument("--loudness-items", type=int, default=1024,
-                   help="world train sounds the teacher's loudness direction is fitted on")
     p.add_argument("--p-other", type=float, default=0.25,
                    help="chance that a real item is drawn from DIR/other/")
     p.add_argument("--p-edit", type=float, default=0.0,
@@ -125,9 +116,9 @@ class RandomisedWorld(Dataset):
     """World train event ``i`` (clean and randomised) with one real recording drawn at random.
 
     Items: ``clean``, ``noisy`` (waves), ``class``; with real recordings also ``real`` (a wave
-    at a random level of the world's range, randomised half the time), ``real_db`` (that level,
-    dBFS) and ``real_class`` (class index, or -1 for ``other/``). Classes of the real set are
-    drawn evenly, so a large folder (drums) does not dominate.
+    at a random level of the world's range, randomised half the time) and ``real_class``
+    (class index, or -1 for ``other/``). Classes of the real set are drawn evenly, so a
+    large folder (drums) does not dominate.
     """
 
     def __init__(self, n: int, seed: int, real_dir: Path | None, p_other: float,
@@ -135,7 +126,6 @@ class RandomisedWorld(Dataset):
         self.world = WorldDataset("train", n, seed=seed, kind="event")
         self.spec, self.p_other, self.p_edit = spec, p_other, p_edit
         self._clean: dict[int, tuple[torch.Tensor, int, WorldRange | None]] = {}
-        self._level: dict[int, float] = {}
         self.real: dict[str, list[np.ndarray]] = {}
         if real_dir is not None:
             waves, folders, failed = load_clips(list_clips(real_dir), max_seconds=4.0)
@@ -148,17 +138,11 @@ class RandomisedWorld(Dataset):
     def __len__(self) -> int:
         return len(self.world)
 
-    def clean(self, index: int) -> tuple[torch.Tensor, float]:
-        """World train sound ``index`` as synthesised, and its level (dBFS)."""
+    def _world(self, index: int, g: torch.Generator) -> tuple[torch.Tensor, int]:
         if index not in self._clean:  # synthesis costs more than the step: keep each sound
             event, audio, _ = self.world.event(index)
             sliders = world_range(audio, event.cls) if self.p_edit > 0 else None
             self._clean[index] = (torch.from_numpy(audio), CLASSES.index(event.cls), sliders)
-            self._level[index] = event.loudness_dbfs
-        return self._clean[index][0], self._level[index]
-
-    def _world(self, index: int, g: torch.Generator) -> tuple[torch.Tensor, int]:
-        self.clean(index)
         audio, cls, sliders = self._clean[index]
         if sliders is not None and float(torch.rand((), generator=g)) < self.p_edit:
             (g_lo, g_hi), (s_lo, s_hi) = sliders.gain_db, sliders.semitones
@@ -167,17 +151,17 @@ class RandomisedWorld(Dataset):
             audio = torch.from_numpy(edit_sound(audio.numpy(), gain_db=gain, semitones=shift))
         return audio, cls
 
-    def _real(self, g: torch.Generator) -> tuple[torch.Tensor, float, int]:
+    def _real(self, g: torch.Generator) -> tuple[torch.Tensor, int]:
         other = OTHER in self.real and float(torch.rand((), generator=g)) < self.p_other
         folder = OTHER if other else self.real_classes[
             int(torch.randint(len(self.real_classes), (), generator=g))]
         pool = self.real[folder]
         wave = pool[int(torch.randint(len(pool), (), generator=g))]
-        level = random_gain_db(g, LOUDNESS_RANGE)
-        x = torch.from_numpy(wave) * 10 ** ((level - read_loudness(wave)) / 20)
+        gain = random_gain_db(g, LOUDNESS_RANGE) - read_loudness(wave)
+        x = torch.from_numpy(wave) * 10 ** (gain / 20)
         if float(torch.rand((), generator=g)) < 0.5:
-            x = randomise(x, g, self.spec)  # puts the level back
-        return x.clamp(-1.0, 1.0), level, -1 if other else CLASSES.index(folder)
+            x = randomise(x, g, self.spec)
+        return x.clamp(-1.0, 1.0), -1 if other else CLASSES.index(folder)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         # drawn from the global RNG, which Accelerate checkpoints with the run
@@ -186,9 +170,8 @@ class RandomisedWorld(Dataset):
         item = {"clean": clean, "noisy": randomise(clean, g, self.spec),
                 "class": torch.tensor(cls)}
         if self.real_classes:
-            real, level, real_cls = self._real(g)
-            item |= {"real": real, "real_db": torch.tensor(level, dtype=torch.float32),
-                     "real_class": torch.tensor(real_cls)}
+            real, real_cls = self._real(g)
+            item |= {"real": real, "real_class": torch.tensor(real_cls)}
         return item
 
 
@@ -222,26 +205,6 @@ class AudioFinetune(torch.nn.Module):
         self.register_buffer("classes", class_embeddings(self.teacher))
         self.scale = audio_gloss_scale(self.teacher)
         self.weights = weights
-        # the teacher's loudness direction (dim weights, then the intercept); set by
-        # :meth:`fit_loudness` before training when the loudness term is on
-        self.register_buffer("loudness_line", torch.zeros(self.teacher.config.dim + 1))
-        self.loudness_spread = 1.0
-
-    @torch.no_grad()
-    def fit_loudness(self, waves: list[torch.Tensor], levels: torch.Tensor) -> float:
-        """Fit the teacher's loudness direction: least squares from its clip embeddings of
-        ``waves`` (world train sounds) to their ``levels`` (dBFS); returns the fit's R^2."""
-        emb = torch.cat([self._embed(self.teacher, batch, "audio") for batch in (
-            collate_world([{"audio": w} for w in waves[i:i + 64]])
-            for i in range(0, len(waves), 64))])
-        x = torch.cat([emb, torch.ones(len(emb), 1)], dim=1).double()
-        y = levels.double()[:, None]
-        # a little ridge keeps the line stable along directions the world never moves
-        line = torch.linalg.solve(x.T @ x + 1e-3 * torch.eye(x.shape[1], dtype=x.dtype), x.T @ y)
-        self.loudness_line.copy_(line[:, 0].float())
-        self.loudness_spread = float(levels.std())
-        residual = (x @ line - y).squeeze(1)
-        return float(1 - residual.var() / y.var())
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -266,8 +229,7 @@ class AudioFinetune(torch.nn.Module):
                   "class_world": F.cross_entropy(self.scale * noisy @ self.classes.T,
                                                  batch["class"])}
         if "real" in batch:
-            real = self._embed(self.student, batch, "real")
-            logits = self.scale * real @ self.classes.T
+            logits = self.scale * self._embed(self.student, batch, "real") @ self.classes.T
             inside = batch["real_class"] >= 0
             zero = logits.sum() * 0.0  # keeps every loss in the graph whatever the draw
             losses["class_real"] = (F.cross_entropy(logits[inside], batch["real_class"][inside])
@@ -275,10 +237,6 @@ class AudioFinetune(torch.nn.Module):
             # cross-entropy against the uniform distribution, minus its floor log(classes)
             losses["outlier"] = (-logits[~inside].log_softmax(-1).mean() - math.log(len(CLASSES))
                                  if (~inside).any() else zero)
-            if self.weights.get("loudness"):
-                read = real @ self.loudness_line[:-1] + self.loudness_line[-1]
-                error = (read - batch["real_db"]) / self.loudness_spread
-                losses["loudness"] = (error ** 2).mean()
         losses["loss"] = sum(self.weights[k] * v for k, v in losses.items())
         return losses
 
@@ -313,21 +271,13 @@ def main(argv=None) -> dict:
     accelerator, progress = make_accelerator(args, "finetune_audio")
     module = AudioFinetune(args.init, {
         "consistency": args.consistency_weight, "class_world": args.class_weight,
-        "class_real": args.class_weight, "outlier": args.outlier_weight,
-        "loudness": args.loudness_weight},
+        "class_real": args.class_weight, "outlier": args.outlier_weight},
         frontend=args.frontend, train=args.train, gate=args.frontend_gate)
     data = RandomisedWorld(args.n_events, args.world_seed, args.real_dir, args.p_other,
                            p_edit=args.p_edit)
     if module.new_frontend:
         print(standardise(module.student.frontend, data, args.standardise_items,
                           args.frontend_gate))
-    if args.loudness_weight:
-        if not data.real:
-            raise ValueError("--loudness-weight needs real recordings (--real-dir)")
-        n = min(args.loudness_items, len(data))
-        waves, levels = zip(*(data.clean(i) for i in tqdm(range(n), desc="world sounds")))
-        r2 = module.fit_loudness(list(waves), torch.tensor(levels))
-        print(f"teacher's loudness direction: R^2 {r2:.3f} on {n} world sounds")
     loader = DataLoader(data, batch_size=args.batch_size, collate_fn=collate_world,
                         drop_last=True, num_workers=args.num_workers,
                         sampler=EpochShuffle(len(data), args.seed))
