@@ -7,7 +7,9 @@ import struct
 import pytest
 
 from scripts.make_gm_sounds import DRUMS, SLOT_S, TICKS_PER_S, _vlq, midi_file, presets
-from scripts.make_sample_sounds import label
+from scripts.make_sample_sounds import BUNDLED, LABELS, LICENCES, label
+from scripts.make_sound_devset import HELD_OUT
+from scripts.make_sound_devset import PACKAGES as DEV_PACKAGES
 
 
 def _read_vlq(data: bytes, i: int) -> tuple[int, int]:
@@ -78,6 +80,23 @@ def test_presets_are_read_from_the_soundfont_preset_table(tmp_path):
 
 
 def test_sample_labels_match_whole_stems_only():
-    assert label("perc_snap2") == "snap" and label("clap03") == "clap"
-    assert label("drum_tom_hi_hard") == "drum" and label("guit_em9") == "other"
-    assert label("drum_cymbal_open") is None and label("perc_snapper") is None
+    assert label("sonic-pi-samples", "perc_snap2") == "snap"
+    assert label("lmms-common", "clap03") == "clap"
+    assert label("sonic-pi-samples", "drum_tom_hi_hard") == "drum"
+    assert label("sonic-pi-samples", "guit_em9") == "other"
+    assert label("sonic-pi-samples", "drum_cymbal_open") is None
+    assert label("sonic-pi-samples", "perc_snapper") is None
+    assert label("bucklespring-data", "07-0") == "click"
+    assert label("bucklespring-data", "07-1") is None and label("bucklespring-data", "57-0") is None
+
+
+def test_sample_labels_are_per_package():
+    assert label("lmms-common", "clap03") == "clap" and label("sonic-pi-samples", "clap03") is None
+    assert label("tuxfootball", "refwhistleshort") == "whistle"
+    assert label("no-such-package", "clap03") is None
+
+
+def test_sample_packages_are_neither_dev_nor_held_out():
+    assert set(LABELS) == set(LICENCES) and set(BUNDLED) <= set(LICENCES)
+    assert not set(LICENCES) & set(DEV_PACKAGES)
+    assert not any(p.startswith(HELD_OUT) for p in LICENCES)
