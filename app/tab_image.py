@@ -10,10 +10,9 @@ world's 11 objects (click one to mix it in).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import functools
 
 import gradio as gr
 import numpy as np
