@@ -39,7 +39,7 @@ LICENCES = {
 BUNDLED = ("sonic-pi-samples", "lmms-common")
 """The packages of the bundled model's training recordings. The other nine (game and desktop
 sounds: keyboard and interface clicks, referee whistles, speech in many languages, explosions,
-doors, fire) were tried in runs ft18 and ft19 and are not bundled (docs/real_sounds.md)."""
+doors, fire) were tried in runs ft18, ft19 and ft19b and are not bundled (docs/real_sounds.md)."""
 
 LABELS: dict[str, dict[str, tuple[str, ...]]] = {
     "sonic-pi-samples": {
