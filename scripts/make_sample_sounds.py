@@ -121,9 +121,10 @@ def main(argv=None) -> None:
                 if digest in seen:  # lmms and lbreakout2 ship some files twice
                     continue
                 seen.add(digest)
-                name = f"{package}__{re.sub(r'[^A-Za-z0-9_.-]', '_', path.name)}"
+                safe = re.sub(r"[^A-Za-z0-9_.-]", "_", path.name)
+                name = f"{package}__{safe}"
                 if name in written:  # one word in several languages
-                    name = f"{package}__{path.parent.name}_{name.split('__', 1)[1]}"
+                    name = f"{package}__{path.parent.name}_{safe}"
                 written.add(name)
                 (args.out / folder).mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, args.out / folder / name)
