@@ -5,13 +5,17 @@ default embedded model with the default selection (DS&RF) on batches prepared be
 data generation is not counted; the world's own rates are measured beside it::
 
     python -m benchmarks.joint_train [--events 32] [--clips 2] [--threads 2] [--device cuda]
-        [--bf16] [--profile TABLE.txt] [--data-rate] [--json OUT]
+        [--bf16] [--compile [MODE]] [--profile TABLE.txt] [--data-rate] [--json OUT]
 
 ``--data-rate`` also measures how fast the world is synthesised on one CPU core and read back
 from the on-disk cache (:class:`bgtai.joint.data.EventPairs` with ``cache_dir``), in events/s:
 what DataLoader workers can feed per core. ``--profile`` writes ``torch.profiler``'s table of
-the ops that took the most time over a few steps (where a step waits). A "sample" is one
-event plus its share of clips; the JSON gives events/s and clips/s.
+the ops that took the most time over a few steps (where a step waits); on a GPU the JSON then
+also gives the kernel launches per step. ``--compile`` compiles the encoders and DS-Net
+(:meth:`~bgtai.joint.model.JointModel.compile_encoders`; the batches here have fixed shapes),
+and the JSON gives the first step's time (the compile), the graphs compiled and the graph
+breaks. On a GPU, AdamW is the fused one, as in the trainer. A "sample" is one event plus its
+share of clips; the JSON gives events/s and clips/s.
 """
 
 from __future__ import annotations
@@ -25,8 +29,12 @@ import time
 import torch
 
 from bgtai.joint.data import ClipPairs, EventPairs, collate_world
-from bgtai.joint.model import JointConfig, JointModel, StepSettings
+from bgtai.joint.model import COMPILE_MODES, JointConfig, JointModel, StepSettings
 from bgtai.joint.tokens import world_vocab
+
+LAUNCHES = ("cudaLaunchKernel", "cuLaunchKernel", "cuLaunchKernelEx", "cudaLaunchKernelExC",
+            "cudaGraphLaunch")
+"""Runtime calls that start work on the GPU (eager kernels, Triton kernels, CUDA graphs)."""
 
 
 def data_rates(vocab, n: int = 64) -> dict[str, float]:
@@ -55,25 +63,31 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     p.add_argument("--events", type=int, default=32, help="events per step")
     p.add_argument("--clips", type=int, default=2, help="clips per step")
     p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--warmup", type=int, default=2, help="untimed steps first (at least 1)")
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    p.add_argument("--compile", nargs="?", const="default", default=None, metavar="MODE",
+                   choices=COMPILE_MODES, help="torch.compile the encoders and DS-Net")
     p.add_argument("--profile", default=None, help="write torch.profiler's op table here")
     p.add_argument("--data-rate", action="store_true", help="also time world synthesis")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
+    if args.warmup < 1 or args.steps < 1:
+        p.error("--warmup and --steps must be >= 1")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     vocab = world_vocab(0, 300)
     model = JointModel(JointConfig(vocab=vocab.tokens[2:])).to(args.device).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    device_type = torch.device(args.device).type
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=device_type == "cuda")
+    if args.compile:
+        model.compile_encoders(args.compile)
     events = collate_world([EventPairs("train", args.events, vocab)[i] for i in range(args.events)])
     clips = collate_world([ClipPairs("train", args.clips, vocab)[i] for i in range(args.clips)])
     events = {k: v.to(args.device) for k, v in events.items()}
     clips = {k: v.to(args.device) for k, v in clips.items()}
     settings = StepSettings()
-    device_type = torch.device(args.device).type
     autocast = (torch.autocast(device_type, dtype=torch.bfloat16) if args.bf16
                 else contextlib.nullcontext())
 
@@ -84,7 +98,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         loss.backward()
         opt.step()
 
-    for _ in range(args.warmup):
+    start = time.perf_counter()
+    step()  # with --compile, the first step compiles
+    _sync(args.device)
+    first = time.perf_counter() - start
+    for _ in range(args.warmup - 1):
         step()
     _sync(args.device)
     start = time.perf_counter()
@@ -93,7 +111,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     _sync(args.device)
     seconds = (time.perf_counter() - start) / args.steps
     out = {"device": args.device, "threads": args.threads, "bf16": args.bf16,
-           "events_per_step": args.events,
+           "compile": args.compile, "fused_adamw": device_type == "cuda",
+           "first_step_s": first, "events_per_step": args.events,
            "clips_per_step": args.clips, "seconds_per_step": seconds,
            "events_per_s": args.events / seconds, "clips_per_s": args.clips / seconds}
     if args.profile:
@@ -105,12 +124,20 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 step()
             _sync(args.device)
         key = "self_cuda_time_total" if device_type == "cuda" else "self_cpu_time_total"
-        table = prof.key_averages().table(sort_by=key, row_limit=30)
-        cpu_table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=30)
-        events_count = sum(e.count for e in prof.key_averages())
+        averages = prof.key_averages()
+        table = averages.table(sort_by=key, row_limit=30)
+        cpu_table = averages.table(sort_by="self_cpu_time_total", row_limit=30)
+        events_count = sum(e.count for e in averages)
+        if device_type == "cuda":
+            out["launches_per_step"] = sum(e.count for e in averages if e.key in LAUNCHES) / 3
         with open(args.profile, "w") as f:
             f.write(f"{json.dumps(out)}\nops recorded over 3 steps: {events_count}\n\n"
                     f"by device time:\n{table}\n\nby CPU time:\n{cpu_table}\n")
+    if args.compile:
+        from torch._dynamo.utils import counters
+
+        out["compiled_graphs"] = counters["stats"]["unique_graphs"]
+        out["graph_breaks"] = sum(counters["graph_break"].values())
     if args.data_rate:
         out |= data_rates(vocab)
     print(json.dumps(out, indent=2))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One prepared session on a lent GPU machine for DTW and joint training (docs/benchmarks.md,
 # docs/joint.md): CUDA tests, the Triton DTW benchmark, the joint step at the default and the
-# large batch (fp32 / bf16, with a profile), then the Fig. 2 / Table 4 ablations
+# large batch (fp32, bf16, compiled, CUDA graphs; profiled), then the Fig. 2 / Table 4 ablations
 # with 3 seeds in whatever is left of TOTAL_S seconds. Results land in $OUT (default runs/gpu):
 # session.log, cuda_tests.txt, dtw_gpu.json, joint_train.json, joint_profile.txt,
 # ablation_summary.json, ablation_tables.md, joint_fig2.png (8 files: what a session brings back).
@@ -17,7 +17,8 @@ start=$(date +%s)
 stamp() { echo "== $(( $(date +%s) - start )) s: $*"; }
 
 stamp "CUDA tests"
-python3 -m pytest -q -p no:cacheprovider tests/test_dtw.py -m cuda -k "cuda" >"$OUT/cuda_tests.txt" 2>&1
+python3 -m pytest -q -p no:cacheprovider tests/test_dtw.py tests/test_joint.py -m cuda \
+    >"$OUT/cuda_tests.txt" 2>&1
 tail -3 "$OUT/cuda_tests.txt"
 
 stamp "DTW benchmark"
@@ -26,19 +27,27 @@ python3 -m benchmarks.dtw_gpu --json "$OUT/dtw_gpu.json" --budget 2
 stamp "joint step"
 jt() {  # jt NAME ARGS...: one joint_train measurement into runs/joint_bench/NAME.json
     local name=$1; shift
-    timeout 150 python3 -m benchmarks.joint_train --json "runs/joint_bench/$name.json" "$@" \
+    timeout 240 python3 -m benchmarks.joint_train --json "runs/joint_bench/$name.json" "$@" \
         | tail -n 3
 }
 jt cpu_default --device cpu --threads 2 --steps 5 --warmup 1
 jt cuda_default --steps 20 --warmup 3 --data-rate
 jt cuda_large --events 256 --clips 16 --steps 20 --warmup 3 --profile "$OUT/joint_profile.txt"
 jt cuda_large_bf16 --events 256 --clips 16 --steps 20 --warmup 3 --bf16
+# compiled encoders and DS-Net (static shapes; the first step compiles), then with CUDA graphs;
+# each profiled for its kernel launches per step (in joint_train.json)
+jt cuda_large_compiled --events 256 --clips 16 --steps 20 --warmup 3 --compile \
+    --profile runs/joint_bench/compiled_profile.txt
+jt cuda_large_cudagraphs --events 256 --clips 16 --steps 20 --warmup 3 \
+    --compile reduce-overhead --profile runs/joint_bench/cudagraphs_profile.txt
+jt cuda_default_cudagraphs --steps 20 --warmup 3 --compile reduce-overhead
 python3 - "$OUT/joint_train.json" <<'PY'
 import json, pathlib, sys
 runs = {p.stem: json.loads(p.read_text()) for p in sorted(pathlib.Path("runs/joint_bench").glob("*.json"))}
 pathlib.Path(sys.argv[1]).write_text(json.dumps(runs, indent=1))
 for k, v in runs.items():
-    print(f"{k:28s} {v['seconds_per_step'] * 1e3:8.1f} ms/step {v['events_per_s']:9.0f} events/s")
+    print(f"{k:28s} {v['seconds_per_step'] * 1e3:8.1f} ms/step {v['events_per_s']:9.0f} events/s"
+          f" launches/step {v.get('launches_per_step', '-')} first step {v['first_step_s']:.1f} s")
 PY
 
 left=$(( TOTAL_S - ($(date +%s) - start) - 30 ))

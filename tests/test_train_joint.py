@@ -68,3 +68,35 @@ def test_cli_rejects_no_batches(tmp_path):
 
     with pytest.raises(SystemExit):
         parse_args(["--output-dir", str(tmp_path), "--batch-size", "0", "--clip-batch-size", "0"])
+
+
+def test_compile_pads_batches_to_fixed_multiples(tmp_path, capsys):
+    from bgtai.joint.tokens import world_vocab
+    from train.train_joint import STATIC_MULTIPLES, build_loaders, parse_args
+
+    args = parse_args(["--output-dir", str(tmp_path), *TINY, "--no-cache", "--compile"])
+    assert args.compile == "default"
+    events, clips, _ = build_loaders(args, world_vocab(0, 50))
+    for batch in (next(iter(events)), next(iter(clips))):
+        for key, multiple in STATIC_MULTIPLES.items():
+            if key in batch:
+                assert batch[key].shape[1] % multiple == 0, key
+    with pytest.raises(SystemExit):
+        parse_args(["--output-dir", str(tmp_path), "--profile", "pretrained", "--compile"])
+    with pytest.raises(SystemExit):
+        parse_args(["--output-dir", str(tmp_path), "--compile", "fastest"])
+    capsys.readouterr()
+
+
+def test_step_benchmark_reports_its_settings(tmp_path, capsys):
+    from benchmarks.joint_train import main
+
+    out = main(["--events", "4", "--clips", "1", "--steps", "1", "--warmup", "1",
+                "--threads", "1", "--device", "cpu", "--json", str(tmp_path / "b.json")])
+    capsys.readouterr()
+    assert json.loads((tmp_path / "b.json").read_text()) == out
+    assert out["compile"] is None and out["fused_adamw"] is False
+    assert out["first_step_s"] > 0 and out["events_per_s"] == pytest.approx(
+        4 / out["seconds_per_step"])
+    with pytest.raises(SystemExit):
+        main(["--warmup", "0"])

@@ -361,6 +361,28 @@ def test_collate_pads_ragged_items():
         world.collate_world([])
 
 
+def test_collate_pads_to_multiples():
+    ds = world.WorldDataset("train", 3, seed=5, clip_seconds=(1.0, 5.0))
+    items = [ds[i] for i in range(3)]
+    lengths = [it["audio"].shape[0] for it in items]
+    batch = world.collate_world(items, multiples={"audio": 16000, "frames": 8})
+    assert batch["audio"].shape[1] % 16000 == 0
+    assert 0 <= batch["audio"].shape[1] - max(lengths) < 16000
+    assert batch["audio_lengths"].tolist() == lengths  # padding added, so lengths are given
+    assert batch["frames"].shape[1] % 8 == 0
+    plain = world.collate_world(items)
+    for key in ("audio", "frames"):
+        width = plain[key].shape[1]
+        assert torch.equal(batch[key][:, :width], plain[key])
+        assert (batch[key][:, width:] == 0).all()
+    # equal rows already at a multiple stay as they are, without lengths
+    same = world.collate_world([{"x": torch.ones(4)}, {"x": torch.ones(4)}], {"x": 4})
+    assert same.keys() == {"x"}
+    # equal rows below a multiple are padded and get their lengths
+    padded = world.collate_world([{"x": torch.ones(3)}, {"x": torch.ones(3)}], {"x": 4})
+    assert padded["x"].shape == (2, 4) and padded["x_lengths"].tolist() == [3, 3]
+
+
 def test_cache_cli_round_trip(tmp_path, capsys):
     from scripts.cache_world import main
 

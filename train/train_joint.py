@@ -6,6 +6,12 @@ switched off with a batch size of 0. The paper's switches pick the selection mod
 loss: ``--dsnet/--no-dsnet``, ``--result-filter/--no-result-filter``, ``--loss {l2,sp,total}``,
 ``--duration {1,5,10}`` (clip length; default: 1-10 s mixed). See docs/joint.md.
 
+On a GPU, AdamW is the fused one, and ``--compile [MODE]`` compiles the encoders and DS-Net
+(``torch.compile``, static shapes; MODE ``reduce-overhead`` adds CUDA graphs): batches are then
+padded to whole seconds of audio, 16 tokens and 8 frames (:data:`STATIC_MULTIPLES`), so that
+they come in a few shapes, each compiled once. The extra padding enters the encoders'
+batch-norm statistics as the longest item's padding already does.
+
 CPU recipe of the bundled ``assets/joint`` checkpoint (2 shared cores; docs/joint.md)::
 
     python -m train.train_joint --output-dir runs/joint --cpu --torch-threads 1 \
@@ -37,14 +43,16 @@ import hashlib
 import json
 import math
 import sys
+from functools import partial
 from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader
 
+from bgtai.audio import SAMPLE_RATE
 from bgtai.data.adapters.catalog import AUDIO_SETS
 from bgtai.joint.data import ClipPairs, EventPairs, batch_lengths, collate_world
-from bgtai.joint.model import JointConfig, JointModel, StepSettings
+from bgtai.joint.model import COMPILE_MODES, JointConfig, JointModel, StepSettings
 from bgtai.joint.pretrained import (
     CLIP_VIT_H14,
     ClipAudioConfig,
@@ -67,6 +75,9 @@ from train.common import (
     write_metrics,
 )
 from train.eval_joint import embed_events, joint_metrics
+
+STATIC_MULTIPLES = {"audio": SAMPLE_RATE, "gloss_ids": 16, "text_ids": 16, "frames": 8}
+"""With ``--compile``: what each batch's ragged keys are padded to a multiple of."""
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -102,6 +113,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="keep the synthesised world here as safetensors files, shared by runs")
     p.add_argument("--torch-threads", type=int, default=None,
                    help="torch CPU threads per process (1 on a busy shared CPU)")
+    p.add_argument("--compile", nargs="?", const="default", default=None, metavar="MODE",
+                   choices=COMPILE_MODES,
+                   help="embedded profile: torch.compile the encoders and DS-Net, batches "
+                        "padded to fixed multiples (for a GPU; the first steps compile)")
     data_argument(p, AUDIO_SETS)
     p.add_argument("--real-batch-size", type=int, default=None,
                    help="real clips per step and process (default: --batch-size, else 32)")
@@ -116,6 +131,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.real_batch_size is None:
         args.real_batch_size = args.batch_size or 32
     if args.profile == "pretrained":
+        if args.compile:
+            p.error("--compile is for the embedded profile")
         args.clip_batch_size = 0  # multi-event clips are the embedded profile's
         pictureless = [d.name for d in args.data if d.name != "vggsound"]
         if pictureless:
@@ -143,7 +160,8 @@ def build_loaders(args, vocab, real_embeds=None):
     cache = not args.no_cache
     # Workers synthesise (or read) the world ahead of the step; pinned batches copy to the GPU
     # asynchronously.
-    loader_kw = {"collate_fn": collate_world, "drop_last": True, "num_workers": args.num_workers,
+    collate = partial(collate_world, multiples=STATIC_MULTIPLES) if args.compile else collate_world
+    loader_kw = {"collate_fn": collate, "drop_last": True, "num_workers": args.num_workers,
                  "pin_memory": torch.cuda.is_available() and not args.cpu,
                  "persistent_workers": args.num_workers > 0}
     events = clips = None
@@ -204,6 +222,8 @@ def main(argv=None) -> dict:
     accelerator, progress = make_accelerator(args, "joint", find_unused_parameters=True)
     vocab = world_vocab(args.world_seed, args.vocab_captions)
     model, vision = build_model(args, vocab)
+    if args.compile:
+        model.compile_encoders(args.compile)
     real_embeds = None
     if vision is not None and args.data:
         # CLIP is frozen: each frame is embedded once (by the main process; the others then
@@ -217,7 +237,8 @@ def main(argv=None) -> dict:
     loaders = [x for x in (event_loader, clip_loader, real_loader) if x is not None]
     settings = StepSettings(selection_mode(args.dsnet, args.result_filter), args.loss,
                             args.ce_weight, args.sp_weight, args.aux_weight)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay,
+                                  fused=accelerator.device.type == "cuda")  # fewer launches
     batches = min(len(x) for x in loaders)
     total = math.ceil(batches / args.grad_accum) * args.epochs
     if args.max_steps is not None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
@@ -217,19 +218,30 @@ class WorldDataset(Dataset):
         }
 
 
-def collate_world(batch: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+def collate_world(batch: list[dict[str, torch.Tensor]],
+                  multiples: Mapping[str, int] | None = None) -> dict[str, torch.Tensor]:
     """Stack items; tensors of different lengths are zero-padded along their first dimension
-    and their true lengths are given as ``<key>_lengths``."""
+    and their true lengths are given as ``<key>_lengths``.
+
+    ``multiples`` (``{key: n}``) pads those keys' first dimension up to a multiple of ``n``
+    (with ``<key>_lengths`` whenever that adds padding), so that batches come in a few fixed
+    shapes: what a compiled model needs to avoid recompiling for every batch.
+    """
     if not batch:
         raise ValueError("cannot collate an empty batch")
+    multiples = multiples or {}
     out: dict[str, torch.Tensor] = {}
     for key in batch[0]:
         values = [item[key] for item in batch]
-        if all(v.shape == values[0].shape for v in values):
+        lengths = torch.tensor([v.shape[0] if v.ndim else 0 for v in values])
+        width = int(lengths.max())
+        if key in multiples:
+            width = -(-width // multiples[key]) * multiples[key]
+        if all(v.shape == values[0].shape for v in values) and (
+                not values[0].ndim or width == values[0].shape[0]):
             out[key] = torch.stack(values)
             continue
-        lengths = torch.tensor([v.shape[0] for v in values])
-        padded = values[0].new_zeros((len(values), int(lengths.max()), *values[0].shape[1:]))
+        padded = values[0].new_zeros((len(values), width, *values[0].shape[1:]))
         for i, v in enumerate(values):
             padded[i, : v.shape[0]] = v
         out[key], out[f"{key}_lengths"] = padded, lengths

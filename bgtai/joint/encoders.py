@@ -127,10 +127,12 @@ class AudioEncoder(nn.Module):
             ``(B, S)`` bool, True for segments that hold audio.
         """
         h, mask = self.frames(wave, lengths)
-        idx = torch.arange(h.shape[1], device=h.device) // self.segment_frames
         n_seg = int(mask.sum(dim=1).max() - 1) // self.segment_frames + 1
-        windows = (idx[None, None, :] == torch.arange(n_seg, device=h.device)[None, :, None])
-        windows = windows & mask[:, None, :]
+        # Window k holds frames [k S, (k + 1) S). Compared, not divided: torch.compile's CPU
+        # code (torch 2.11) gets `arange(F) // S` wrong in a vector loop's tail (lab notebook).
+        frame = torch.arange(h.shape[1], device=h.device)[None, None, :]
+        start = torch.arange(n_seg, device=h.device)[None, :, None] * self.segment_frames
+        windows = (frame >= start) & (frame < start + self.segment_frames) & mask[:, None, :]
         pooled = self.pool(h, torch.cat([mask[:, None, :], windows], dim=1))
         return pooled[:, 0], pooled[:, 1:], windows.any(dim=2)
 

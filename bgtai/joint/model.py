@@ -44,6 +44,8 @@ from bgtai.joint.frontend import FRONTENDS, AudioFrontend, FrontendUnavailable
 from bgtai.joint.tokens import TokenVocab
 
 PAIRS = ("audio_image", "gloss_image", "audio_gloss")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs")
+"""``torch.compile`` modes that :meth:`JointModel.compile_encoders` takes."""
 
 
 @dataclass
@@ -282,6 +284,29 @@ class JointModel(nn.Module, SafeModelHubMixin, library_name="bgtai",
         """Normalised ``(B, dim)`` embeddings of ``(B, 3, H, W)`` images (uint8 or [0, 1])."""
         return F.normalize(self.image(images), dim=-1)
 
+    def _embed_some_images(self, images: torch.Tensor) -> torch.Tensor:
+        """:meth:`embed_image` of a batch whose size changes from step to step (a clip batch's
+        valid frames, the real clips that have a picture). It takes the image encoder's plain
+        ``forward``: a compiled encoder (:meth:`compile_encoders`) would compile again for every
+        new size."""
+        return F.normalize(self.image.forward(images), dim=-1)
+
+    def compile_encoders(self, mode: str = "default") -> None:
+        """Compile the audio, image and text encoders and DS-Net in place with
+        ``torch.compile(dynamic=False, mode=mode)``, ``mode`` one of :data:`COMPILE_MODES`
+        (weights, names and outputs unchanged).
+
+        Fewer, fused kernels per step, for a GPU step that is bound by kernel launches
+        (docs/joint.md). Shapes are static, so batches should come in a few fixed shapes
+        (:func:`bgtai.data.world.collate_world`'s ``multiples``); each new shape compiles
+        once, and past dynamo's recompile limit a module runs uncompiled for new shapes.
+        ``mode="reduce-overhead"`` adds CUDA graphs on a GPU. The front-end is left as is.
+        """
+        if mode not in COMPILE_MODES:
+            raise ValueError(f"mode must be one of {COMPILE_MODES}, got {mode!r}")
+        for module in (self.audio, self.image, self.text, self.dsnet):
+            module.compile(dynamic=False, mode=mode)
+
     def embed_tokens(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Normalised ``(B, dim)`` embeddings of padded token ids."""
         return F.normalize(self.text(ids, lengths), dim=-1)
@@ -342,7 +367,7 @@ class JointModel(nn.Module, SafeModelHubMixin, library_name="bgtai",
         else:
             with torch.no_grad():  # the selector sees every frame; only chosen ones get gradients
                 all_frames = torch.zeros(*frame_mask.shape, clip.shape[1], device=clip.device)
-                all_frames[frame_mask] = self.embed_image(frames[frame_mask])
+                all_frames[frame_mask] = self._embed_some_images(frames[frame_mask])
             seg_d = segments.detach()
             if settings.selection == "result_filter":
                 path = sel.result_filter_path(seg_d, seg_mask, all_frames, frame_mask)
@@ -378,7 +403,7 @@ class JointModel(nn.Module, SafeModelHubMixin, library_name="bgtai",
                   "real_audio_text": 0.5 * cap["audio_text"]}
         seen = batch["has_image"]
         if int(seen.sum()) >= 2:  # (the trainer tells DDP that the image side may idle)
-            image = self.embed_image(batch["image"][seen])
+            image = self._embed_some_images(batch["image"][seen])
             losses["real_audio_image"] = info_nce(audio[seen], image, self.log_scales[0],
                                                   same[seen][:, seen])
         return losses
