@@ -7,6 +7,11 @@ kernel), the former torch anti-diagonal wavefront on the same GPU, and the numba
 the same inputs with 2 threads and with all cores, and checks that GPU and CPU paths agree.
 A small sweep of ``num_warps`` for the kernel alone (on a precomputed cost matrix) shows how
 sensitive it is. Cells/s = B*N*M / median wall time (CUDA synchronised).
+
+Every timed call reads its paths as the ``B`` per-pair tensors (``list(result.paths)``), as
+before the paths became :class:`~bgtai.align.dtw.PackedPaths`; ``cuda_packed`` times the same
+call when only the packed paths are used (computed on the GPU, per-pair views never built:
+what pair selection in training does).
 """
 
 from __future__ import annotations
@@ -59,20 +64,23 @@ def setting(B, N, M, D, budget) -> dict:
     xg, yg = torch.from_numpy(x).cuda(), torch.from_numpy(y).cuda()
     cells = B * N * M
     out = {"B": B, "N": N, "M": M, "D": D}
-    out["cuda_s"] = _median(lambda: dtw_batch(xg, yg), budget, True)
+    out["cuda_s"] = _median(lambda: list(dtw_batch(xg, yg).paths), budget, True)
+    out["cuda_packed_s"] = _median(lambda: dtw_batch(xg, yg).paths.cells, budget, True)
     gpu = dtw_batch(xg, yg)
     # the previous CUDA path, through the same public function
     dtw_module = importlib.import_module("bgtai.align.dtw")  # the package rebinds .dtw
     kernel = dtw_module.dtw_batch_triton
     dtw_module.dtw_batch_triton = dtw_batch_torch
     try:
-        out["cuda_torch_wavefront_s"] = _median(lambda: dtw_batch(xg, yg), budget, True)
+        out["cuda_torch_wavefront_s"] = _median(lambda: list(dtw_batch(xg, yg).paths), budget,
+                                                True)
     finally:
         dtw_module.dtw_batch_triton = kernel
     for threads in (2, os.cpu_count()):
         torch.set_num_threads(threads)
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-        out[f"cpu_{threads}_threads_s"] = _median(lambda: dtw_batch(x, y), budget, False)
+        out[f"cpu_{threads}_threads_s"] = _median(lambda: list(dtw_batch(x, y).paths), budget,
+                                                  False)
     cpu = dtw_batch(x, y)
     out["gpu_equals_cpu"] = _check_same(gpu, cpu)
     for key in [k for k in out if k.endswith("_s")]:
@@ -104,7 +112,8 @@ def main(argv=None) -> dict:
     for B, N, M, D in SETTINGS:
         r = setting(B, N, M, D, args.budget)
         data["settings"].append(r)
-        print(f"B={B} {N}x{M} D={D}: CUDA {r['cuda_cells_per_s'] / 1e9:.2f} G cells/s, "
+        print(f"B={B} {N}x{M} D={D}: CUDA {r['cuda_cells_per_s'] / 1e9:.2f} G cells/s "
+              f"(packed paths {r['cuda_packed_cells_per_s'] / 1e9:.2f}), "
               f"wavefront {r['cuda_torch_wavefront_cells_per_s'] / 1e9:.3f}, CPU 2 threads "
               f"{r['cpu_2_threads_cells_per_s'] / 1e9:.3f}, same={r['gpu_equals_cpu']}",
               flush=True)

@@ -550,3 +550,22 @@ def test_benchmark_quick_run_writes_json(tmp_path):
         assert {"impl", "N", "M", "D", "B", "cells_per_s", "pairs_per_s"} <= set(row)
     impls = {row["impl"] for row in data["results"]}
     assert {"bgtai", "dtaidistance", "tslearn"} <= impls
+
+
+def test_batch_paths_are_packed_until_read():
+    rng = np.random.default_rng(4)
+    x = torch.from_numpy(rng.standard_normal((3, 6, 2)))
+    y = torch.from_numpy(rng.standard_normal((3, 9, 2)))
+    res = dtw_batch(x, y, x_lengths=[6, 2, 4], y_lengths=[9, 9, 1])
+    packed = res.paths
+    assert packed._views is None and len(packed) == 3  # nothing built for len()
+    assert packed.cells.shape == (3, 6 + 9 - 1, 2)
+    for b in range(3):
+        k = int(packed.lengths[b])
+        assert torch.equal(packed[b], packed.cells[b, :k])
+        assert (packed.cells[b, k:] == 0).all()
+        single = dtw(x[b, : [6, 2, 4][b]], y[b, : [9, 9, 1][b]])
+        assert torch.equal(packed[b], single.path)
+    assert [p.shape[0] for p in packed] == packed.lengths.tolist()
+    as_arrays = dtw_batch(x.numpy(), y.numpy(), x_lengths=[6, 2, 4], y_lengths=[9, 9, 1]).paths
+    assert isinstance(as_arrays.cells, np.ndarray) and isinstance(as_arrays[0], np.ndarray)

@@ -34,6 +34,7 @@ per-cell Bernoulli probabilities the log-likelihood of a binary matrix ``A`` is
 """
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,15 +124,15 @@ class DSNetPrediction:
     alignment : torch.Tensor
         ``(B, Q, T)`` bool; each pair's valid block holds one monotonic path from
         ``(0, 0)`` to ``(Q_b - 1, T_b - 1)``, padding is False.
-    paths : list
+    paths : bgtai.align.dtw.PackedPaths
         Per pair, the ``(K_b, 2)`` int64 path as returned by
-        :func:`bgtai.align.dtw.dtw_batch`.
+        :func:`bgtai.align.dtw.dtw_batch` (a sequence).
     probabilities : torch.Tensor
         ``(B, Q, T)`` per-cell on-path probabilities ``sigmoid(logits)``, 0 on padding.
     """
 
     alignment: torch.Tensor
-    paths: list
+    paths: Sequence
     probabilities: torch.Tensor
 
 
@@ -329,8 +330,9 @@ def decode_alignment(logits: torch.Tensor, short_mask: torch.Tensor | None = Non
     alignment : torch.Tensor
         ``(B, Q, T)`` bool on the logits' device: one path per pair from ``(0, 0)`` to
         ``(Q_b - 1, T_b - 1)`` with steps ``(1, 0)``, ``(0, 1)``, ``(1, 1)``; False on padding.
-    paths : list of torch.Tensor
-        Per pair, the ``(K_b, 2)`` int64 cells of the path in order.
+    paths : bgtai.align.dtw.PackedPaths
+        Per pair, the ``(K_b, 2)`` int64 cells of the path in order (a sequence, built on
+        first use).
     """
     if not isinstance(logits, torch.Tensor) or logits.ndim != 3:
         raise ValueError("logits must be a (B, Q, T) torch.Tensor")

@@ -72,6 +72,46 @@ class DTWResult:
     acc: ArrayLike | None = None
 
 
+class PackedPaths(Sequence):
+    """The ``B`` paths of a batch as the kernels leave them: ``cells`` ``(B, L, 2)`` int64,
+    pair ``b``'s path in its first ``lengths[b]`` rows (zeros after).
+
+    Indexing or iterating gives each path as its own ``(K_b, 2)`` array or tensor (views of
+    one packed copy, built on first use). Until then nothing waits for the device, so a
+    caller that needs only the alignment matrices (pair selection in training) never stops
+    the GPU for the paths, and never builds ``B`` views it does not read.
+    """
+
+    def __init__(self, cells: torch.Tensor, lengths: torch.Tensor, as_torch: bool):
+        self._cells, self._lengths, self._as_torch = cells, lengths, as_torch
+        self._views: list | None = None
+
+    @property
+    def cells(self) -> ArrayLike:
+        """``(B, L, 2)`` int64: each path start first, zero-padded."""
+        return _out(self._cells, self._as_torch)
+
+    @property
+    def lengths(self) -> ArrayLike:
+        """``(B,)`` int64: the number of cells of each path."""
+        return _out(self._lengths, self._as_torch)
+
+    def _built(self) -> list:
+        if self._views is None:
+            on_path = (torch.arange(self._cells.shape[1], device=self._cells.device)[None, :]
+                       < self._lengths[:, None])
+            # one packed copy of all paths, split into views: no per-pair copy (or launch)
+            self._views = [_out(p, self._as_torch) for p in
+                           torch.split(self._cells[on_path], self._lengths.tolist())]
+        return self._views
+
+    def __len__(self) -> int:
+        return len(self._lengths)
+
+    def __getitem__(self, index):
+        return self._built()[index]
+
+
 @dataclass
 class BatchDTWResult:
     """Result of :func:`dtw_batch`.
@@ -80,8 +120,9 @@ class BatchDTWResult:
     ----------
     costs : np.ndarray or torch.Tensor
         ``(B,)`` accumulated costs.
-    paths : list of np.ndarray or torch.Tensor
-        ``B`` paths, each ``(K_b, 2)`` int64 from ``(0, 0)`` to ``(N_b-1, M_b-1)``.
+    paths : PackedPaths
+        ``B`` paths, each ``(K_b, 2)`` int64 from ``(0, 0)`` to ``(N_b-1, M_b-1)``
+        (a sequence; :class:`PackedPaths` also gives them packed, as tensors).
     alignment : np.ndarray or torch.Tensor
         ``(B, N_max, M_max)`` bool: the binary ``Q x T`` alignment matrices, ``True`` on
         each path, ``False`` elsewhere (including outside each pair's lengths).
@@ -91,7 +132,7 @@ class BatchDTWResult:
     """
 
     costs: ArrayLike
-    paths: list
+    paths: PackedPaths
     alignment: ArrayLike
     acc: ArrayLike | None = None
 
@@ -412,12 +453,9 @@ def dtw_batch(x, y=None, x_lengths: Sequence[int] | ArrayLike | None = None,
                 lo[s:e].numpy(), hi[s:e].numpy(), return_acc)])
     costs, paths, lengths, acc, alignment = (a[0] if len(a) == 1 else torch.cat(a)
                                              for a in zip(*parts))
-    # One packed copy of all paths, split into views: no per-pair copy (or kernel launch).
-    on_path = torch.arange(paths.shape[1], device=dev)[None, :] < lengths[:, None]
-    path_list = torch.split(paths[on_path], lengths.tolist())
     return BatchDTWResult(
         costs=_out(costs, as_torch),
-        paths=[_out(p, as_torch) for p in path_list],
+        paths=PackedPaths(paths, lengths, as_torch),
         alignment=_out(alignment, as_torch),
         acc=_out(acc, as_torch) if return_acc else None,
     )
