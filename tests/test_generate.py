@@ -406,6 +406,8 @@ def test_trainer_on_the_joint_space(tmp_path, monkeypatch):
     again = main(["--steering", "--output-dir", str(tmp_path / "g"), "--n-train", "80",
                   "--n-val", "40"])
     assert again == steering  # refitted from the unsteered pipeline, the same sounds
+    with pytest.raises(SystemExit):  # one job per call, none silently skipped
+        main(["--count-probe", "--steering", "--output-dir", str(tmp_path / "g")])
     # the evaluation asks the probe unless told to re-rank by the embeddings alone
     from train.evaluate import main as evaluate
 

@@ -114,16 +114,19 @@ def parse_args(argv=None):
     p.add_argument("--joint", type=Path, default=None,
                    help="JointModel checkpoint: use the UniBriVL joint space as the image embedding "
                         "instead of the world attribute embedding")
-    p.add_argument("--assemble", type=Path, nargs=2, metavar=("DECODER_RUN", "MAPPER_RUN"),
-                   help="copy the final models of two runs into --output-dir as one pipeline folder")
-    p.add_argument("--count-probe", action="store_true",
-                   help="fit the count probe of the assembled joint-space pipeline in --output-dir "
-                        "on --n-train world train pictures (checked on --n-val val pictures and "
-                        "sounds) and name it in its pipeline.json")
-    p.add_argument("--steering", action="store_true",
-                   help="fit the steering for real recordings of the joint-space pipeline in "
-                        "--output-dir on --n-train world train sounds (checked on --n-val val "
-                        "sounds) and name it in its pipeline.json")
+    # each of these is a job of its own on a finished run; one per call
+    jobs = p.add_mutually_exclusive_group()
+    jobs.add_argument("--assemble", type=Path, nargs=2, metavar=("DECODER_RUN", "MAPPER_RUN"),
+                      help="copy the final models of two runs into --output-dir as one pipeline "
+                           "folder")
+    jobs.add_argument("--count-probe", action="store_true",
+                      help="fit the count probe of the assembled joint-space pipeline in "
+                           "--output-dir on --n-train world train pictures (checked on --n-val val "
+                           "pictures and sounds) and name it in its pipeline.json")
+    jobs.add_argument("--steering", action="store_true",
+                      help="fit the steering for real recordings of the joint-space pipeline in "
+                           "--output-dir on --n-train world train sounds (checked on --n-val val "
+                           "sounds) and name it in its pipeline.json")
     return p.parse_args(argv)
 
 
