@@ -40,6 +40,10 @@ def _check_mask(mask: torch.Tensor | None, batch: int, length: int, name: str,
     if mask.shape != (batch, length):
         raise ValueError(f"{name} must have shape {(batch, length)}, got {tuple(mask.shape)}")
     mask = mask.to(device=device, dtype=torch.bool)
+    if torch.compiler.is_compiling():
+        # Checking values means reading them on the host: a graph break (and a wait for the
+        # GPU) in a compiled DS-Net, whose masks the training step itself builds.
+        return mask
     lengths = mask.sum(dim=1)
     # Prefix (left-aligned) masks only: positions are normalised by the sequence length
     # and DTW decoding takes lengths, so a hole in the middle would be ambiguous.
