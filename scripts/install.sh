@@ -2,7 +2,7 @@
 # Installs everything BGTAI needs on a fresh Debian/Ubuntu machine.
 #   bash scripts/install.sh         runtime: apt packages.txt + requirements.txt
 #                                   (+ requirements-nodeps.txt without their dependencies)
-#   bash scripts/install.sh --dev   also the test tools: chromium + driver, requirements-dev.txt
+#   bash scripts/install.sh --dev   also the test tools: chromium + driver, g++, requirements-dev.txt
 # Safe to re-run: apt is skipped when its packages are already present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,8 @@ dev=0
 [ "${1:-}" = "--dev" ] && dev=1
 
 apt_pkgs=$(grep -vE '^\s*(#|$)' packages.txt | tr '\n' ' ')
-[ "$dev" = 1 ] && apt_pkgs="$apt_pkgs chromium chromium-driver"
+# g++: torch.compile's CPU backend builds C++ kernels (the compiled-encoder test)
+[ "$dev" = 1 ] && apt_pkgs="$apt_pkgs chromium chromium-driver g++"
 
 missing=""
 for p in $apt_pkgs; do
