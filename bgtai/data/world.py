@@ -233,14 +233,14 @@ def collate_world(batch: list[dict[str, torch.Tensor]],
     out: dict[str, torch.Tensor] = {}
     for key in batch[0]:
         values = [item[key] for item in batch]
-        lengths = torch.tensor([v.shape[0] if v.ndim else 0 for v in values])
-        width = int(lengths.max())
+        width = max(v.shape[0] for v in values) if values[0].ndim else 0
         if key in multiples:
             width = -(-width // multiples[key]) * multiples[key]
         if all(v.shape == values[0].shape for v in values) and (
                 not values[0].ndim or width == values[0].shape[0]):
             out[key] = torch.stack(values)
             continue
+        lengths = torch.tensor([v.shape[0] for v in values])
         padded = values[0].new_zeros((len(values), width, *values[0].shape[1:]))
         for i, v in enumerate(values):
             padded[i, : v.shape[0]] = v
